@@ -1,0 +1,86 @@
+import { HumanDuration } from '@backstage/types';
+
+export interface Config {
+  auth?: {
+    session?: {
+      /**
+       * Where keycloak-oidc keeps login transactions and token sets.
+       * `redis` for production (shared by replicas, survives restarts);
+       * `memory` for local development. Defaults to `redis` when
+       * `auth.session.redis` is set, else `memory`.
+       */
+      store?: 'redis' | 'memory';
+      redis?: {
+        /** `redis://` or `rediss://` URL; host/port/... below override its parts. */
+        url?: string;
+        host?: string;
+        /** Default 6379 */
+        port?: number;
+        /** Redis ACL user */
+        username?: string;
+        /**
+         * @visibility secret
+         */
+        password?: string;
+        /** Database index, default 0 */
+        db?: number;
+        /**
+         * Idle session lifetime in seconds (default 86400). Slides on every
+         * refresh; never longer than Keycloak's refresh_expires_in.
+         */
+        ttl?: number;
+        /** Key prefix, default `backstage:session:` */
+        prefix?: string;
+      };
+    };
+    providers?: {
+      /** @visibility frontend */
+      'keycloak-oidc'?: {
+        [authEnv: string]: {
+          /** Keycloak realm issuer or its .well-known/openid-configuration URL */
+          metadataUrl: string;
+          clientId: string;
+          /**
+           * @visibility secret
+           */
+          clientSecret: string;
+          callbackUrl?: string;
+          /** `client_secret_basic` (default) or `client_secret_post` */
+          tokenEndpointAuthMethod?: string;
+          tokenSignedResponseAlg?: string;
+          /** Sent to Keycloak as `prompt`; unset or `auto` sends none */
+          prompt?: string;
+          additionalScopes?: string | string[];
+          /** Timeout of each call to Keycloak, in milliseconds (default 10000) */
+          timeout?: number;
+          /** Hard cap on a session's lifetime (also the refresh cookie's max age) */
+          sessionDuration?: HumanDuration | string;
+          /** Where Keycloak sends the browser after sign-out; default app.baseUrl */
+          postLogoutRedirectUrl?: string;
+          signIn?: {
+            resolvers: Array<
+              | {
+                  resolver: 'emailMatchingUserEntityProfileEmail';
+                  allowedDomains?: string[];
+                  dangerouslyAllowSignInWithoutUserInCatalog?: boolean;
+                }
+              | {
+                  resolver: 'emailLocalPartMatchingUserEntityName';
+                  allowedDomains?: string[];
+                  dangerouslyAllowSignInWithoutUserInCatalog?: boolean;
+                }
+              | {
+                  resolver: 'preferredUsernameMatchingUserEntityName';
+                  dangerouslyAllowSignInWithoutUserInCatalog?: boolean;
+                }
+              | {
+                  resolver: 'keycloakIdMatchingUserEntityAnnotation';
+                  dangerouslyAllowSignInWithoutUserInCatalog?: boolean;
+                }
+            >;
+          };
+        };
+      };
+    };
+  };
+}

@@ -1,0 +1,270 @@
+import type { LoggerService } from '@backstage/backend-plugin-api';
+import { InputError } from '@backstage/errors';
+import {
+  createOAuthAuthenticator,
+  type OAuthAuthenticator,
+  type OAuthAuthenticatorResult,
+} from '@backstage/plugin-auth-node';
+import type { Request } from 'express';
+import { decodeJwt, type JWTPayload } from 'jose';
+import { randomNonce, randomPKCECodeVerifier } from 'openid-client';
+import {
+  readProviderOptions,
+  type KeycloakProviderOptions,
+} from './config/readProviderOptions';
+import { SessionEndedError } from './errors';
+import {
+  KeycloakInvalidGrantError,
+  KeycloakOidcClient,
+} from './oidc/KeycloakOidcClient';
+import {
+  newSessionRecord,
+  refreshedSessionRecord,
+} from './oidc/sessionRecordFromTokens';
+import {
+  assertWellFormedHandle,
+  createSessionHandle,
+  isWellFormedHandle,
+} from './session/sessionHandle';
+import { sessionTtlMs } from './session/sessionTtl';
+import type { LoginTransaction, SessionStore } from './session/types';
+
+/**
+ * The verified ID token claims of the session's user. Resolvers match on
+ * these (`sub`, `email`, `preferred_username`).
+ *
+ * @public
+ */
+export type KeycloakIdTokenClaims = JWTPayload & {
+  sub: string;
+  sid?: string;
+  email?: string;
+  email_verified?: boolean;
+  name?: string;
+  preferred_username?: string;
+  picture?: string;
+};
+
+/** @public */
+export interface KeycloakOidcProfile {
+  claims: KeycloakIdTokenClaims;
+}
+
+/** @public */
+export type KeycloakAuthResult = OAuthAuthenticatorResult<KeycloakOidcProfile>;
+
+/** Which session an authenticator result belongs to; never leaves the backend. */
+export interface SessionBinding {
+  handle: string;
+  entityRef?: string;
+}
+
+/**
+ * Per-request hand-offs between the route guards and the authenticator,
+ * kept off the objects that user-supplied resolvers and transforms see.
+ */
+export class RequestBindings {
+  readonly pendingLogins = new WeakMap<Request, LoginTransaction>();
+  readonly resultSessions = new WeakMap<object, SessionBinding>();
+}
+
+interface AuthenticatorContext {
+  options: KeycloakProviderOptions;
+  client: KeycloakOidcClient;
+}
+
+export interface KeycloakAuthenticatorDeps {
+  store: SessionStore;
+  logger: LoggerService;
+  bindings: RequestBindings;
+  idleTtlSeconds: number;
+  loginTtlSeconds: number;
+  appUrl: string;
+  now?: () => number;
+}
+
+function profileFrom(claims: KeycloakIdTokenClaims) {
+  return {
+    email: claims.email,
+    displayName: claims.name ?? claims.preferred_username,
+    picture: claims.picture,
+  };
+}
+
+/**
+ * The keycloak-oidc authenticator. Tokens stay in the session store; what it
+ * returns as `session.refreshToken` (and so what Backstage puts in the
+ * refresh cookie) is an opaque handle to them.
+ */
+export function createKeycloakAuthenticator(
+  deps: KeycloakAuthenticatorDeps,
+): OAuthAuthenticator<AuthenticatorContext, KeycloakOidcProfile> {
+  const { store, logger, bindings } = deps;
+  const now = deps.now ?? Date.now;
+
+  function result(
+    claims: KeycloakIdTokenClaims,
+    handle: string,
+    entityRef: string | undefined,
+    tokens: {
+      accessToken: string;
+      tokenType: string;
+      scope: string;
+      idToken?: string;
+      accessTokenExpiresAt?: number;
+    },
+  ): KeycloakAuthResult {
+    const value: KeycloakAuthResult = {
+      fullProfile: { claims },
+      session: {
+        accessToken: tokens.accessToken,
+        tokenType: tokens.tokenType,
+        scope: tokens.scope,
+        idToken: tokens.idToken,
+        expiresInSeconds:
+          tokens.accessTokenExpiresAt !== undefined
+            ? Math.max(
+                0,
+                Math.floor((tokens.accessTokenExpiresAt - now()) / 1000),
+              )
+            : undefined,
+        refreshToken: handle,
+      },
+    };
+    bindings.resultSessions.set(value, { handle, entityRef });
+    return value;
+  }
+
+  return createOAuthAuthenticator<AuthenticatorContext, KeycloakOidcProfile>({
+    defaultProfileTransform: async input => ({
+      profile: profileFrom(input.fullProfile.claims),
+    }),
+    scopes: { required: ['openid', 'profile', 'email'] },
+
+    initialize({ callbackUrl, config }) {
+      const options = readProviderOptions(config, callbackUrl);
+      return { options, client: new KeycloakOidcClient(options) };
+    },
+
+    async start(input, { client }) {
+      const transaction: LoginTransaction = {
+        codeVerifier: randomPKCECodeVerifier(),
+        nonce: randomNonce(),
+        createdAt: now(),
+      };
+      const url = await client.authorizationUrl({
+        state: input.state,
+        scope: input.scope,
+        transaction,
+      });
+      await store.putLoginTransaction(
+        input.state,
+        transaction,
+        deps.loginTtlSeconds * 1000,
+      );
+      return { url };
+    },
+
+    async authenticate({ req }, { client, options }) {
+      const transaction = bindings.pendingLogins.get(req);
+      bindings.pendingLogins.delete(req);
+      const state = req.query.state;
+      if (!transaction || typeof state !== 'string') {
+        throw new InputError('No pending login for this callback');
+      }
+      const callbackQuery = new URL(req.originalUrl ?? req.url, 'http://callback')
+        .search;
+      const tokens = await client.exchangeCode({
+        callbackQuery,
+        state,
+        transaction,
+      });
+      const record = newSessionRecord(tokens, now(), options.sessionDurationMs);
+      const handle = createSessionHandle();
+      await store.createSession(
+        handle,
+        record,
+        sessionTtlMs(record, deps.idleTtlSeconds, now()),
+      );
+      return result(
+        tokens.claims() as KeycloakIdTokenClaims,
+        handle,
+        undefined,
+        record,
+      );
+    },
+
+    async refresh({ refreshToken: handle }, { client }) {
+      assertWellFormedHandle(handle);
+      const stored = await store.getSession(handle);
+      if (!stored) {
+        throw new SessionEndedError(
+          'Session not found or expired; sign in again',
+        );
+      }
+      const { record, entityRef } = stored;
+
+      let tokens;
+      try {
+        tokens = await client.refresh(record.refreshToken);
+      } catch (error) {
+        if (!(error instanceof KeycloakInvalidGrantError)) {
+          throw error;
+        }
+        await store.deleteSession(handle);
+        logger.warn(
+          `Keycloak ended the session of ${entityRef ?? `keycloak user ${record.sub}`}: invalid_grant "${error.description}"; deleted the server-side session and cleared its refresh cookie, the user has to sign in again`,
+          {
+            entityRef: entityRef ?? null,
+            keycloakSub: record.sub,
+            keycloakError: 'invalid_grant',
+            keycloakErrorDescription: error.description,
+          },
+        );
+        throw new SessionEndedError(
+          `Keycloak session ended (${error.description}); sign in again`,
+        );
+      }
+
+      const next = refreshedSessionRecord(record, tokens, now());
+      const saved = await store.updateSession(
+        handle,
+        next,
+        sessionTtlMs(next, deps.idleTtlSeconds, now()),
+      );
+      if (!saved) {
+        throw new SessionEndedError(
+          'Session was signed out while refreshing; sign in again',
+        );
+      }
+      const claims = (tokens.claims() ??
+        (next.idToken ? decodeJwt(next.idToken) : { sub: next.sub })) as KeycloakIdTokenClaims;
+      return result(claims, handle, entityRef, next);
+    },
+
+    async logout({ refreshToken: handle }, { client, options }) {
+      const postLogoutRedirectUrl = options.postLogoutRedirectUrl ?? deps.appUrl;
+      const stored = isWellFormedHandle(handle)
+        ? await store.getSession(handle!)
+        : undefined;
+      if (stored) {
+        await store.deleteSession(handle!);
+        const failure = await client.revokeRefreshToken(
+          stored.record.refreshToken,
+        );
+        if (failure) {
+          logger.info(
+            `Keycloak refresh token revocation on sign-out skipped: ${failure}`,
+          );
+        }
+      }
+      const logoutUrl = await client
+        .endSessionUrl({
+          idToken: stored?.record.idToken,
+          postLogoutRedirectUrl,
+        })
+        .catch(() => undefined);
+      return logoutUrl ? { logoutUrl } : undefined;
+    },
+  });
+}

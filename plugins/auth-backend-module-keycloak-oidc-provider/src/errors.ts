@@ -1,0 +1,29 @@
+import {
+  AuthenticationError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
+
+/**
+ * The server-side session behind a refresh cookie is gone for good: unknown,
+ * expired, signed out, or Keycloak answered `invalid_grant`. The refresh
+ * cookie is useless from now on, so the route layer clears it.
+ *
+ * @public
+ */
+export class SessionEndedError extends AuthenticationError {}
+
+/**
+ * The session store (Redis) could not be reached. Transient: the session and
+ * its cookie are kept, and the request answers 503.
+ *
+ * @public
+ */
+export class SessionStoreUnavailableError extends ServiceUnavailableError {}
+
+/**
+ * Keycloak could not be reached or answered with something other than a
+ * definite verdict on the session. Transient: the session is kept.
+ *
+ * @public
+ */
+export class KeycloakUnavailableError extends ServiceUnavailableError {}

@@ -1,0 +1,178 @@
+import * as oidc from 'openid-client';
+import { KeycloakUnavailableError } from '../errors';
+import type { KeycloakProviderOptions } from '../config/readProviderOptions';
+import type { LoginTransaction } from '../session/types';
+
+/** Keycloak's verdict that a refresh token (and so the session) is dead. */
+export class KeycloakInvalidGrantError extends Error {
+  readonly description: string;
+  constructor(description: string) {
+    super(`Keycloak rejected the refresh token: invalid_grant (${description})`);
+    this.name = 'KeycloakInvalidGrantError';
+    this.description = description;
+  }
+}
+
+export type TokenResponse = oidc.TokenEndpointResponse &
+  oidc.TokenEndpointResponseHelpers;
+
+function describe(error: unknown): string {
+  if (error instanceof oidc.ResponseBodyError) {
+    return `${error.error}${error.error_description ? ` (${error.error_description})` : ''}, HTTP ${error.status}`;
+  }
+  if (error instanceof Error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    return cause?.code ? `${error.message} (${cause.code})` : error.message;
+  }
+  return String(error);
+}
+
+/**
+ * The OIDC conversation with one Keycloak realm, on openid-client. Discovery
+ * is lazy and retried after a failure, so the backend starts while Keycloak
+ * is down. Every failure that is not a verdict on the user's session becomes
+ * a KeycloakUnavailableError naming what failed.
+ */
+export class KeycloakOidcClient {
+  readonly #options: KeycloakProviderOptions;
+  #configuration?: Promise<oidc.Configuration>;
+
+  constructor(options: KeycloakProviderOptions) {
+    this.#options = options;
+  }
+
+  configuration(): Promise<oidc.Configuration> {
+    if (!this.#configuration) {
+      const { metadataUrl } = this.#options;
+      this.#configuration = this.#discover().catch(error => {
+        this.#configuration = undefined;
+        throw new KeycloakUnavailableError(
+          `Keycloak discovery at ${metadataUrl} failed: ${describe(error)}`,
+        );
+      });
+    }
+    return this.#configuration;
+  }
+
+  async #discover(): Promise<oidc.Configuration> {
+    const o = this.#options;
+    const server = new URL(o.metadataUrl);
+    const auth =
+      o.tokenEndpointAuthMethod === 'client_secret_post'
+        ? oidc.ClientSecretPost(o.clientSecret)
+        : oidc.ClientSecretBasic(o.clientSecret);
+    const metadata: Partial<oidc.ClientMetadata> = {
+      client_secret: o.clientSecret,
+      redirect_uris: [o.callbackUrl],
+      response_types: ['code'],
+      ...(o.tokenSignedResponseAlg && {
+        id_token_signed_response_alg: o.tokenSignedResponseAlg,
+      }),
+    };
+    return oidc.discovery(server, o.clientId, metadata, auth, {
+      timeout: Math.ceil(o.timeoutMs / 1000),
+      // Plain http is only ever used against a local development IdP.
+      execute: server.protocol === 'http:' ? [oidc.allowInsecureRequests] : [],
+    });
+  }
+
+  async authorizationUrl(params: {
+    state: string;
+    scope: string;
+    transaction: LoginTransaction;
+  }): Promise<string> {
+    const config = await this.configuration();
+    const codeChallenge = await oidc.calculatePKCECodeChallenge(
+      params.transaction.codeVerifier,
+    );
+    const query: Record<string, string> = {
+      redirect_uri: this.#options.callbackUrl,
+      response_type: 'code',
+      scope: params.scope,
+      state: params.state,
+      nonce: params.transaction.nonce,
+      code_challenge: codeChallenge,
+      code_challenge_method: 'S256',
+    };
+    if (this.#options.prompt) {
+      query.prompt = this.#options.prompt;
+    }
+    return oidc.buildAuthorizationUrl(config, query).href;
+  }
+
+  /** Exchanges the authorization code; validates state, nonce, PKCE and the ID token. */
+  async exchangeCode(params: {
+    callbackQuery: string;
+    state: string;
+    transaction: LoginTransaction;
+  }): Promise<TokenResponse> {
+    const config = await this.configuration();
+    // The callback as Keycloak addressed it, whatever host the request
+    // reached us on (load balancers, replicas): redirect_uri must match.
+    const currentUrl = new URL(this.#options.callbackUrl);
+    currentUrl.search = params.callbackQuery;
+    return oidc.authorizationCodeGrant(config, currentUrl, {
+      pkceCodeVerifier: params.transaction.codeVerifier,
+      expectedNonce: params.transaction.nonce,
+      expectedState: params.state,
+      idTokenExpected: true,
+    });
+  }
+
+  /**
+   * Runs the refresh grant. Throws KeycloakInvalidGrantError when Keycloak
+   * says the session is dead, KeycloakUnavailableError for anything else.
+   */
+  async refresh(refreshToken: string): Promise<TokenResponse> {
+    const config = await this.configuration();
+    try {
+      return await oidc.refreshTokenGrant(config, refreshToken);
+    } catch (error) {
+      if (
+        error instanceof oidc.ResponseBodyError &&
+        error.error === 'invalid_grant'
+      ) {
+        throw new KeycloakInvalidGrantError(
+          (error.error_description ?? 'no description').slice(0, 200),
+        );
+      }
+      throw new KeycloakUnavailableError(
+        `Keycloak token endpoint failed during refresh: ${describe(error)}`,
+      );
+    }
+  }
+
+  /** Best effort; resolves to a reason when revocation did not happen. */
+  async revokeRefreshToken(refreshToken: string): Promise<string | undefined> {
+    try {
+      const config = await this.configuration();
+      if (!config.serverMetadata().revocation_endpoint) {
+        return 'Keycloak advertises no revocation endpoint';
+      }
+      await oidc.tokenRevocation(config, refreshToken, {
+        token_type_hint: 'refresh_token',
+      });
+      return undefined;
+    } catch (error) {
+      return describe(error);
+    }
+  }
+
+  async endSessionUrl(params: {
+    idToken?: string;
+    postLogoutRedirectUrl: string;
+  }): Promise<string | undefined> {
+    const config = await this.configuration();
+    if (!config.serverMetadata().end_session_endpoint) {
+      return undefined;
+    }
+    const query: Record<string, string> = {
+      client_id: this.#options.clientId,
+      post_logout_redirect_uri: params.postLogoutRedirectUrl,
+    };
+    if (params.idToken) {
+      query.id_token_hint = params.idToken;
+    }
+    return oidc.buildEndSessionUrl(config, query).href;
+  }
+}

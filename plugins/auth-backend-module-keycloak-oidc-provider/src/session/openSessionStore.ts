@@ -1,0 +1,60 @@
+import type { LoggerService } from '@backstage/backend-plugin-api';
+import type { SessionStoreOptions } from '../config/readSessionStoreOptions';
+import { createRedisClient } from './createRedisClient';
+import { MemorySessionStore } from './MemorySessionStore';
+import { RedisSessionStore } from './RedisSessionStore';
+import type { SessionStore } from './types';
+
+function describeTarget(options: SessionStoreOptions & { store: 'redis' }) {
+  const { url, host, port, db } = options.redis;
+  if (url) {
+    const parsed = new URL(url);
+    parsed.password = '';
+    parsed.username = '';
+    return parsed.href;
+  }
+  return `${host}:${port ?? 6379}/${db ?? 0}`;
+}
+
+/**
+ * Opens the configured store. A Redis that is down at startup does not stop
+ * the backend: the failure is logged once, auth routes answer 503 naming the
+ * session store, and the client reconnects by itself. There is no silent
+ * fall-back to memory when Redis is configured.
+ */
+export async function openSessionStore(
+  options: SessionStoreOptions,
+  logger: LoggerService,
+): Promise<SessionStore> {
+  if (options.store === 'memory') {
+    logger.info(
+      'keycloak-oidc sessions are kept in memory: they are lost on restart and not shared between replicas; set auth.session.store to redis for production',
+    );
+    return new MemorySessionStore();
+  }
+
+  const target = describeTarget(options);
+  const client = createRedisClient(options.redis);
+  let healthy = false;
+  client.on('ready', () => {
+    healthy = true;
+    logger.info(`keycloak-oidc session store connected to Redis at ${target}`);
+  });
+  client.on('error', (error: Error) => {
+    // One line per outage, not one per reconnect attempt.
+    if (healthy) {
+      healthy = false;
+      logger.error(
+        `keycloak-oidc session store lost Redis at ${target}: ${error.message}; auth routes answer 503 until it is back`,
+      );
+    }
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    logger.error(
+      `keycloak-oidc session store cannot reach Redis at ${target}: ${(error as Error).message}; auth routes answer 503 until it is reachable, retrying in the background`,
+    );
+  }
+  return new RedisSessionStore({ client, prefix: options.prefix });
+}
