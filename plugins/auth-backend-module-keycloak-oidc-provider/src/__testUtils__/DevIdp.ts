@@ -1,0 +1,67 @@
+import type { ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawnUntilReady, stopChild } from './childProcess';
+import { freePort } from './freePort';
+
+const MAIN = resolve(__dirname, '../../../../packages/keycloak-dev-idp/src/main.mjs');
+
+/** The Keycloak-compatible dev IdP as a real child process. */
+export class DevIdp {
+  #child?: ChildProcess;
+  #output = () => '';
+
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: string[],
+  ) {}
+
+  static async start(extraArgs: string[] = []) {
+    const idp = new DevIdp(await freePort(), extraArgs);
+    await idp.start();
+    return idp;
+  }
+
+  get issuer() {
+    return `http://localhost:${this.port}/realms/backstage`;
+  }
+
+  async start() {
+    const { child, output } = await spawnUntilReady(
+      process.execPath,
+      [
+        MAIN,
+        '--port', String(this.port),
+        '--redirect-uri', 'http://localhost:*',
+        '--post-logout-redirect-uri', 'http://localhost:*',
+        '--keys-file', join(tmpdir(), `kc-dev-idp-test-${this.port}.json`),
+        ...this.extraArgs,
+      ],
+      { readyText: 'keycloak-dev-idp ready' },
+    );
+    this.#child = child;
+    this.#output = output;
+  }
+
+  output() {
+    return this.#output();
+  }
+
+  async stop() {
+    if (this.#child) {
+      await stopChild(this.#child);
+      this.#child = undefined;
+    }
+  }
+
+  /** A Keycloak restart: every session and refresh token is lost. */
+  async restart() {
+    await this.stop();
+    await this.start();
+  }
+
+  async stats(): Promise<Record<string, number>> {
+    const res = await fetch(`${this.issuer}/dev/stats`);
+    return (await res.json()) as Record<string, number>;
+  }
+}

@@ -1,0 +1,76 @@
+import { createServiceFactory, coreServices } from '@backstage/backend-plugin-api';
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import authPlugin from '@backstage/plugin-auth-backend';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { authModuleKeycloakOidcProvider } from '../module';
+import { CapturingLogger } from './CapturingLogger';
+import { catalogUsers, type DevUserName } from './users';
+
+export interface KeycloakTestBackendOptions {
+  issuer: string;
+  /** A redis:// URL, or undefined for the memory store */
+  redisUrl?: string;
+  /** The public callback URL, when replicas sit behind one address */
+  callbackUrl?: string;
+  users?: DevUserName[];
+  resolver?: string;
+  /** Merged over the generated config */
+  session?: Record<string, unknown>;
+}
+
+/**
+ * A real Backstage backend (auth plugin + our module + a catalog holding
+ * the dev IdP's users) listening on a random port.
+ */
+export async function startKeycloakTestBackend(options: KeycloakTestBackendOptions) {
+  const logger = new CapturingLogger();
+  const session = options.session ?? (options.redisUrl
+    ? { store: 'redis', redis: { url: options.redisUrl, prefix: 'test:session:' } }
+    : { store: 'memory' });
+  const backend = await startTestBackend({
+    features: [
+      authPlugin,
+      authModuleKeycloakOidcProvider,
+      catalogServiceMock.factory({ entities: catalogUsers(options.users) }),
+      createServiceFactory({
+        service: coreServices.rootLogger,
+        deps: {},
+        factory: () => logger,
+      }),
+      mockServices.rootConfig.factory({
+        data: {
+          app: { baseUrl: 'http://localhost:3000' },
+          auth: {
+            environment: 'development',
+            session,
+            providers: {
+              'keycloak-oidc': {
+                development: {
+                  metadataUrl: options.issuer,
+                  clientId: 'backstage',
+                  clientSecret: 'backstage-dev-secret',
+                  ...(options.callbackUrl && { callbackUrl: options.callbackUrl }),
+                  signIn: {
+                    resolvers: [
+                      { resolver: options.resolver ?? 'keycloakIdMatchingUserEntityAnnotation' },
+                    ],
+                  },
+                },
+              },
+            },
+          },
+        },
+      }),
+    ],
+  });
+  const url = `http://localhost:${backend.server.port()}`;
+  return {
+    backend,
+    url,
+    logger,
+    authUrl: `${url}/api/auth/keycloak-oidc`,
+    stop: () => backend.stop(),
+  };
+}
+
+export type KeycloakTestBackend = Awaited<ReturnType<typeof startKeycloakTestBackend>>;

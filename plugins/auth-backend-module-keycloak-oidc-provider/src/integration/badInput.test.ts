@@ -1,0 +1,126 @@
+import { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { Browser } from '../__testUtils__/Browser';
+import { DevIdp } from '../__testUtils__/DevIdp';
+import {
+  startKeycloakTestBackend,
+  type KeycloakTestBackend,
+} from '../__testUtils__/KeycloakTestBackend';
+import { RedisServer } from '../__testUtils__/RedisServer';
+import {
+  completeCallback,
+  loginUntilCallback,
+  refresh,
+  signIn,
+} from '../__testUtils__/signIn';
+
+jest.setTimeout(60_000);
+
+describe('bad input gets a precise 4xx and touches no other session', () => {
+  let idp: DevIdp;
+  let redisServer: RedisServer;
+  let redis: Redis;
+  let backend: KeycloakTestBackend;
+  let victim: Browser;
+  let victimKeys: string[];
+
+  function refreshWithCookie(value: string) {
+    return fetch(`${backend.authUrl}/refresh?env=development`, {
+      headers: {
+        'X-Requested-With': 'XMLHttpRequest',
+        cookie: `keycloak-oidc-refresh-token=${value}`,
+      },
+    });
+  }
+
+  beforeAll(async () => {
+    idp = await DevIdp.start();
+    redisServer = await RedisServer.start();
+    redis = redisServer.client();
+    backend = await startKeycloakTestBackend({ issuer: idp.issuer, redisUrl: redisServer.url });
+    victim = new Browser();
+    await signIn(victim, backend.authUrl, 'alice');
+    victimKeys = await redis.keys('test:session:{*');
+  });
+
+  afterEach(async () => {
+    // the healthy session is still there and still works
+    expect(await redis.keys('test:session:{*')).toEqual(expect.arrayContaining(victimKeys));
+    expect((await refresh(victim, backend.authUrl)).status).toBe(200);
+  });
+
+  afterAll(async () => {
+    await backend?.stop();
+    redis?.disconnect();
+    await redisServer?.dispose();
+    await idp?.stop();
+  });
+
+  it.each([
+    ['garbage', 'not a handle at all!'],
+    ['truncated', () => randomBytes(32).toString('base64url').slice(0, 30)],
+    ['too long', () => randomBytes(64).toString('base64url')],
+    ['percent-encoded junk', '%00%ff%fe'],
+  ])('a %s refresh cookie gets 401 "malformed" and is cleared', async (_, value) => {
+    const res = await refreshWithCookie(typeof value === 'function' ? value() : value);
+    expect(res.status).toBe(401);
+    const body = await res.json();
+    expect(body.error.message).toBe('Session cookie is malformed; sign in again');
+    expect(body.error.stack).toBeUndefined();
+    expect(res.headers.getSetCookie().join()).toMatch(/keycloak-oidc-refresh-token=;/);
+  });
+
+  it('a forged (well-formed, unknown) handle gets 401 "not found"', async () => {
+    const res = await refreshWithCookie(randomBytes(32).toString('base64url'));
+    expect(res.status).toBe(401);
+    expect((await res.json()).error.message).toBe('Session not found or expired; sign in again');
+  });
+
+  it('a truncated copy of a real handle does not reach the real session', async () => {
+    const real = (await victim.cookieValue(`${backend.authUrl}/refresh`, 'keycloak-oidc-refresh-token'))!;
+    const res = await refreshWithCookie(real.slice(0, -1));
+    expect(res.status).toBe(401);
+  });
+
+  it('no refresh cookie gets 401 naming the missing cookie', async () => {
+    const res = await fetch(`${backend.authUrl}/refresh?env=development`, {
+      headers: { 'X-Requested-With': 'XMLHttpRequest' },
+    });
+    expect(res.status).toBe(401);
+    expect((await res.json()).error.message).toMatch(/Missing session cookie/);
+  });
+
+  it('a refresh without X-Requested-With gets 401 naming the header', async () => {
+    const res = await refresh(victim, backend.authUrl, {});
+    expect(res.status).toBe(401);
+    expect((await res.json()).error.message).toBe('Invalid X-Requested-With header');
+  });
+
+  it('a replayed callback state gets 400 "already used"', async () => {
+    const browser = new Browser();
+    const callbackUrl = await loginUntilCallback(browser, backend.authUrl, 'bob');
+    const first = await completeCallback(browser, callbackUrl, backend.authUrl);
+    expect(first.status).toBe(302);
+    const replay = await completeCallback(browser, callbackUrl, backend.authUrl);
+    expect(replay.status).toBe(400);
+    expect((await replay.json()).error.message).toBe(
+      'Unknown, expired or already used sign-in state; start the sign-in again',
+    );
+  });
+
+  it('a callback without the nonce cookie gets 403 naming the cookie', async () => {
+    const browser = new Browser();
+    const callbackUrl = await loginUntilCallback(browser, backend.authUrl, 'bob');
+    const res = await completeCallback(new Browser(), callbackUrl, backend.authUrl);
+    expect(res.status).toBe(403);
+    expect((await res.json()).error.message).toMatch(/without the keycloak-oidc-nonce cookie/);
+  });
+
+  it('a callback with a missing or garbage state gets a 4xx', async () => {
+    const noState = await fetch(`${backend.authUrl}/handler/frame?code=abc`);
+    expect(noState.status).toBe(400);
+    const garbage = await fetch(`${backend.authUrl}/handler/frame?code=abc&state=zz-not-hex`);
+    expect(garbage.status).toBe(403);
+    expect((await garbage.json()).error.message).toMatch(/OAuth state is invalid/);
+  });
+});

@@ -1,0 +1,6 @@
+import { MemorySessionStore } from './MemorySessionStore';
+import { describeSessionStoreContract } from './sessionStoreContract';
+
+describeSessionStoreContract('MemorySessionStore', async () => ({
+  store: new MemorySessionStore(),
+}));

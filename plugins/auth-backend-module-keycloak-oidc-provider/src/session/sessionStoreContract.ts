@@ -1,0 +1,99 @@
+import { createSessionHandle } from './sessionHandle';
+import type { SessionRecord, SessionStore } from './types';
+
+export function sampleRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now();
+  return {
+    sub: 'f1a2b3c4-0000-4000-8000-000000000001',
+    sid: 'keycloak-session-1',
+    refreshToken: 'refresh-token-value',
+    accessToken: 'access-token-value',
+    idToken: 'id.token.value',
+    tokenType: 'Bearer',
+    scope: 'openid profile email',
+    accessTokenExpiresAt: now + 300_000,
+    refreshTokenExpiresAt: now + 1_800_000,
+    createdAt: now,
+    refreshedAt: now,
+    ...overrides,
+  };
+}
+
+/** The behaviour every SessionStore must have; run against each implementation. */
+export function describeSessionStoreContract(
+  name: string,
+  setup: () => Promise<{ store: SessionStore; ttlOf?: (handle: string) => Promise<number> }>,
+) {
+  describe(`${name} (SessionStore contract)`, () => {
+    let store: SessionStore;
+    let ttlOf: ((handle: string) => Promise<number>) | undefined;
+
+    beforeEach(async () => {
+      ({ store, ttlOf } = await setup());
+    });
+
+    it('creates, reads, updates and deletes a session', async () => {
+      const handle = createSessionHandle();
+      const record = sampleRecord();
+      await store.createSession(handle, record, 60_000);
+      expect(await store.getSession(handle)).toEqual({ record });
+
+      const next = { ...record, accessToken: 'rotated', refreshedAt: record.refreshedAt + 1 };
+      expect(await store.updateSession(handle, next, 120_000)).toBe(true);
+      expect((await store.getSession(handle))?.record).toEqual(next);
+      if (ttlOf) {
+        expect(await ttlOf(handle)).toBeGreaterThan(60_000);
+      }
+
+      expect(await store.deleteSession(handle)).toBe(true);
+      expect(await store.getSession(handle)).toBeUndefined();
+      expect(await store.deleteSession(handle)).toBe(false);
+    });
+
+    it('does not resurrect a deleted session on update', async () => {
+      const handle = createSessionHandle();
+      await store.createSession(handle, sampleRecord(), 60_000);
+      await store.deleteSession(handle);
+      expect(await store.updateSession(handle, sampleRecord(), 60_000)).toBe(false);
+      expect(await store.getSession(handle)).toBeUndefined();
+    });
+
+    it('records the entity ref without touching the record', async () => {
+      const handle = createSessionHandle();
+      const record = sampleRecord();
+      await store.createSession(handle, record, 60_000);
+      await store.setEntityRef(handle, 'user:default/alice');
+      expect(await store.getSession(handle)).toEqual({ record, entityRef: 'user:default/alice' });
+      // on a missing session it writes nothing
+      const gone = createSessionHandle();
+      await store.setEntityRef(gone, 'user:default/alice');
+      expect(await store.getSession(gone)).toBeUndefined();
+    });
+
+    it('expires sessions after their TTL', async () => {
+      const handle = createSessionHandle();
+      await store.createSession(handle, sampleRecord(), 50);
+      await new Promise(r => setTimeout(r, 120));
+      expect(await store.getSession(handle)).toBeUndefined();
+    });
+
+    it('hands out a login transaction exactly once', async () => {
+      const tx = { codeVerifier: 'v', nonce: 'n', createdAt: 1 };
+      await store.putLoginTransaction('state-1', tx, 60_000);
+      const results = await Promise.all([
+        store.takeLoginTransaction('state-1'),
+        store.takeLoginTransaction('state-1'),
+      ]);
+      expect(results.filter(Boolean)).toEqual([tx]);
+      expect(await store.takeLoginTransaction('unknown')).toBeUndefined();
+    });
+
+    it('keeps sessions of different handles apart', async () => {
+      const [a, b] = [createSessionHandle(), createSessionHandle()];
+      await store.createSession(a, sampleRecord({ sub: 'a' }), 60_000);
+      await store.createSession(b, sampleRecord({ sub: 'b' }), 60_000);
+      await store.deleteSession(a);
+      expect((await store.getSession(b))?.record.sub).toBe('b');
+    });
+  });
+}
