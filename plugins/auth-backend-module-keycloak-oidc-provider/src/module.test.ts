@@ -1,0 +1,51 @@
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import authPlugin from '@backstage/plugin-auth-backend';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import request from 'supertest';
+import { authModuleKeycloakOidcProvider } from './module';
+
+const provider = {
+  development: {
+    metadataUrl: 'http://127.0.0.1:1/realms/none',
+    clientId: 'backstage',
+    clientSecret: 'secret',
+  },
+};
+
+function start(session: unknown) {
+  return startTestBackend({
+    features: [
+      authPlugin,
+      authModuleKeycloakOidcProvider,
+      catalogServiceMock.factory(),
+      mockServices.rootConfig.factory({
+        data: {
+          app: { baseUrl: 'http://localhost:3000' },
+          auth: { environment: 'development', session, providers: { 'keycloak-oidc': provider } },
+        },
+      }),
+    ],
+  });
+}
+
+describe('authModuleKeycloakOidcProvider', () => {
+  it('registers the keycloak-oidc routes', async () => {
+    const backend = await start({ store: 'memory' });
+    // Keycloak is unreachable: /start names it instead of failing with a 500
+    const res = await request(backend.server).get(
+      '/api/auth/keycloak-oidc/start?env=development',
+    );
+    expect(res.status).toBe(503);
+    expect(res.body.error.message).toMatch(
+      /^Keycloak discovery at http:\/\/127\.0\.0\.1:1\/realms\/none failed/,
+    );
+    expect(res.body.error.stack).toBeUndefined();
+    await backend.stop();
+  });
+
+  it('fails startup on an invalid session config, naming the key', async () => {
+    await expect(
+      start({ store: 'redis', redis: { host: 'localhost', port: 99999 } }),
+    ).rejects.toThrow(/auth\.session\.redis\.port/);
+  });
+});
