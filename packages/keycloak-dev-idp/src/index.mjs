@@ -1,0 +1,196 @@
+// @ts-check
+import { createServer } from 'node:http';
+import Provider from 'oidc-provider';
+import { accountFinder, createInteractionHandler } from './interactions.mjs';
+import { loadOrCreateJwks } from './keys.mjs';
+import { installKeycloakCompat } from './keycloakCompat.mjs';
+import { redirectMatcher } from './redirectPatterns.mjs';
+import { defaultUsers } from './users.mjs';
+
+const OIDC = '/protocol/openid-connect';
+
+/**
+ * @typedef {object} DevIdpOptions
+ * @property {number} [port] 8180; 0 picks a free port
+ * @property {string} [host] listen address, default 127.0.0.1
+ * @property {string} [publicHost] host in the issuer URL, default localhost
+ * @property {string} [realm] default 'backstage'
+ * @property {string} [clientId] default 'backstage'
+ * @property {string} [clientSecret] default 'backstage-dev-secret'
+ * @property {string[]} [redirectUris] Keycloak-style, a trailing * matches by prefix
+ * @property {string[]} [postLogoutRedirectUris] likewise
+ * @property {number} [accessTokenTtl] seconds, default 300 (Keycloak's default)
+ * @property {number} [refreshTokenTtl] seconds, default 1800 (SSO Session Idle)
+ * @property {number} [sessionTtl] seconds, default 36000 (SSO Session Max)
+ * @property {boolean} [rotateRefreshTokens] default true; reuse of a rotated token is refused
+ * @property {string} [keysFile] JWKS file that keeps the signing key across restarts
+ * @property {import('./users.mjs').DevUser[]} [users]
+ * @property {(line: string) => void} [log]
+ */
+
+/**
+ * Starts a Keycloak-compatible OpenID Provider: Keycloak's URL layout,
+ * refresh tokens without offline_access, Keycloak's invalid_grant wording and
+ * `refresh_expires_in`, sessions only in memory (a restart is a Keycloak
+ * restart that loses every session).
+ *
+ * @param {DevIdpOptions} [options]
+ */
+export async function startDevIdp(options = {}) {
+  const o = {
+    port: 8180,
+    host: '127.0.0.1',
+    publicHost: 'localhost',
+    realm: 'backstage',
+    clientId: 'backstage',
+    clientSecret: 'backstage-dev-secret',
+    redirectUris: ['http://localhost:7007/api/auth/keycloak-oidc/handler/frame'],
+    postLogoutRedirectUris: ['http://localhost:3000*', 'http://localhost:7007*'],
+    accessTokenTtl: 300,
+    refreshTokenTtl: 1800,
+    sessionTtl: 36000,
+    rotateRefreshTokens: true,
+    users: defaultUsers,
+    log: (/** @type {string} */ line) => console.log(`[keycloak-dev-idp] ${line}`),
+    ...options,
+  };
+  const realmPath = `/realms/${o.realm}`;
+  const stats = { refreshGrants: 0, refreshErrors: 0, codeGrants: 0 };
+
+  /** @type {((req: any, res: any) => void) | undefined} */
+  let handler;
+  const server = createServer((req, res) => {
+    if (handler) handler(req, res);
+    else res.writeHead(503).end();
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve(undefined));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : o.port;
+  const issuer = `http://${o.publicHost}:${port}${realmPath}`;
+
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: o.clientId,
+        client_secret: o.clientSecret,
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        // Real checks use the Keycloak-style patterns (see below); these only
+        // satisfy registration validation.
+        redirect_uris: ['https://dev-idp.invalid/callback'],
+        post_logout_redirect_uris: ['https://dev-idp.invalid/signed-out'],
+      },
+    ],
+    routes: {
+      authorization: `${OIDC}/auth`,
+      token: `${OIDC}/token`,
+      userinfo: `${OIDC}/userinfo`,
+      jwks: `${OIDC}/certs`,
+      end_session: `${OIDC}/logout`,
+      revocation: `${OIDC}/revoke`,
+      introspection: `${OIDC}/token/introspect`,
+    },
+    jwks: loadOrCreateJwks(o.keysFile),
+    cookies: { keys: ['keycloak-dev-idp-cookie-key'] },
+    findAccount: accountFinder(o.users),
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'given_name', 'family_name', 'preferred_username'],
+    },
+    // Keycloak puts the profile and email claims in the ID token.
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: () => o.rotateRefreshTokens,
+    ttl: {
+      AccessToken: o.accessTokenTtl,
+      IdToken: o.accessTokenTtl,
+      RefreshToken: o.refreshTokenTtl,
+      AuthorizationCode: 60,
+      Interaction: 600,
+      Session: o.sessionTtl,
+      Grant: o.sessionTtl,
+    },
+    interactions: { url: (_ctx, interaction) => `${realmPath}/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        // Keycloak signs out without asking when id_token_hint is present;
+        // the form submits itself so browsers and HTTP clients both finish.
+        logoutSource: async (ctx, form) => {
+          ctx.body = `<!doctype html><html><head><meta charset="utf-8"><title>Signing out</title></head>
+<body>${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Sign out</button>
+<script>var f=document.forms[0];var i=document.createElement('input');i.type='hidden';i.name='logout';i.value='yes';f.appendChild(i);f.submit();</script></body></html>`;
+        },
+        postLogoutSuccessSource: async ctx => {
+          ctx.body = '<!doctype html><html><body><h1>You are logged out</h1></body></html>';
+        },
+      },
+    },
+  });
+
+  // Keycloak-style redirect URI patterns (trailing * = prefix match).
+  const redirectAllowed = redirectMatcher(o.redirectUris);
+  const postLogoutAllowed = redirectMatcher(o.postLogoutRedirectUris);
+  provider.Client.prototype.redirectUriAllowed = redirectAllowed;
+  provider.Client.prototype.postLogoutRedirectUriAllowed = postLogoutAllowed;
+  // Keycloak always puts the session id (`sid`) in its tokens.
+  provider.Client.prototype.includeSid = () => true;
+
+  installKeycloakCompat(provider, { tokenPath: `${OIDC}/token`, stats, log: o.log });
+  provider.on('server_error', (_ctx, error) => o.log(`server error: ${error.message}`));
+
+  const handleInteraction = createInteractionHandler({
+    provider, realmPath, realm: o.realm, users: o.users, log: o.log,
+  });
+  const callback = provider.callback();
+
+  handler = async (req, res) => {
+    const url = req.url ?? '/';
+    if (url !== realmPath && !url.startsWith(`${realmPath}/`) && !url.startsWith(`${realmPath}?`)) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+      return;
+    }
+    req.originalUrl = url;
+    req.url = url.slice(realmPath.length) || '/';
+    const path = req.url.split('?')[0];
+    try {
+      if (path === '/dev/stats') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
+        return;
+      }
+      if (path.startsWith('/interaction/') && (await handleInteraction(req, res, path))) {
+        return;
+      }
+      callback(req, res);
+    } catch (error) {
+      o.log(`request failed: ${/** @type {Error} */ (error).message}`);
+      if (!res.headersSent) {
+        res.writeHead(400, { 'content-type': 'text/plain' });
+      }
+      res.end(`Request failed: ${/** @type {Error} */ (error).message}`);
+    }
+  };
+
+  return {
+    issuer,
+    port,
+    server,
+    provider,
+    stats,
+    close: () =>
+      new Promise(resolve => {
+        server.closeAllConnections?.();
+        server.close(() => resolve(undefined));
+      }),
+  };
+}
