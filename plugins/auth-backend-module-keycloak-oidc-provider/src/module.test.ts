@@ -1,6 +1,7 @@
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import authPlugin from '@backstage/plugin-auth-backend';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import type { JsonValue } from '@backstage/types';
 import request from 'supertest';
 import { authModuleKeycloakOidcProvider } from './module';
 
@@ -12,7 +13,7 @@ const provider = {
   },
 };
 
-function start(session: unknown) {
+function start(session: JsonValue) {
   return startTestBackend({
     features: [
       authPlugin,

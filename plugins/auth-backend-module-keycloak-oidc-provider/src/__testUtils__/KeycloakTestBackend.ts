@@ -1,4 +1,5 @@
 import { createServiceFactory, coreServices } from '@backstage/backend-plugin-api';
+import type { JsonObject } from '@backstage/types';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import authPlugin from '@backstage/plugin-auth-backend';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
@@ -15,7 +16,7 @@ export interface KeycloakTestBackendOptions {
   users?: DevUserName[];
   resolver?: string;
   /** Merged over the generated config */
-  session?: Record<string, unknown>;
+  session?: JsonObject;
 }
 
 /**
@@ -24,7 +25,7 @@ export interface KeycloakTestBackendOptions {
  */
 export async function startKeycloakTestBackend(options: KeycloakTestBackendOptions) {
   const logger = new CapturingLogger();
-  const session = options.session ?? (options.redisUrl
+  const session: JsonObject = options.session ?? (options.redisUrl
     ? { store: 'redis', redis: { url: options.redisUrl, prefix: 'test:session:' } }
     : { store: 'memory' });
   const backend = await startTestBackend({

@@ -1,7 +1,8 @@
 import { ConfigReader } from '@backstage/config';
+import type { JsonValue } from '@backstage/types';
 import { readSessionStoreOptions } from './readSessionStoreOptions';
 
-const read = (session: unknown) =>
+const read = (session: JsonValue) =>
   readSessionStoreOptions(new ConfigReader({ auth: { session } }));
 
 describe('readSessionStoreOptions', () => {

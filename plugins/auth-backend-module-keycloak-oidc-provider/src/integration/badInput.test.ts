@@ -43,11 +43,11 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
     victimKeys = await redis.keys('test:session:{*');
   });
 
-  afterEach(async () => {
-    // the healthy session is still there and still works
+  /** The healthy session is still there and still works. */
+  async function expectVictimUntouched() {
     expect(await redis.keys('test:session:{*')).toEqual(expect.arrayContaining(victimKeys));
     expect((await refresh(victim, backend.authUrl)).status).toBe(200);
-  });
+  }
 
   afterAll(async () => {
     await backend?.stop();
@@ -68,18 +68,21 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
     expect(body.error.message).toBe('Session cookie is malformed; sign in again');
     expect(body.error.stack).toBeUndefined();
     expect(res.headers.getSetCookie().join()).toMatch(/keycloak-oidc-refresh-token=;/);
+    await expectVictimUntouched();
   });
 
   it('a forged (well-formed, unknown) handle gets 401 "not found"', async () => {
     const res = await refreshWithCookie(randomBytes(32).toString('base64url'));
     expect(res.status).toBe(401);
     expect((await res.json()).error.message).toBe('Session not found or expired; sign in again');
+    await expectVictimUntouched();
   });
 
   it('a truncated copy of a real handle does not reach the real session', async () => {
     const real = (await victim.cookieValue(`${backend.authUrl}/refresh`, 'keycloak-oidc-refresh-token'))!;
     const res = await refreshWithCookie(real.slice(0, -1));
     expect(res.status).toBe(401);
+    await expectVictimUntouched();
   });
 
   it('no refresh cookie gets 401 naming the missing cookie', async () => {
@@ -88,12 +91,14 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
     });
     expect(res.status).toBe(401);
     expect((await res.json()).error.message).toMatch(/Missing session cookie/);
+    await expectVictimUntouched();
   });
 
   it('a refresh without X-Requested-With gets 401 naming the header', async () => {
     const res = await refresh(victim, backend.authUrl, {});
     expect(res.status).toBe(401);
     expect((await res.json()).error.message).toBe('Invalid X-Requested-With header');
+    await expectVictimUntouched();
   });
 
   it('a replayed callback state gets 400 "already used"', async () => {
@@ -106,6 +111,7 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
     expect((await replay.json()).error.message).toBe(
       'Unknown, expired or already used sign-in state; start the sign-in again',
     );
+    await expectVictimUntouched();
   });
 
   it('a callback without the nonce cookie gets 403 naming the cookie', async () => {
@@ -114,6 +120,7 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
     const res = await completeCallback(new Browser(), callbackUrl, backend.authUrl);
     expect(res.status).toBe(403);
     expect((await res.json()).error.message).toMatch(/without the keycloak-oidc-nonce cookie/);
+    await expectVictimUntouched();
   });
 
   it('a callback with a missing or garbage state gets a 4xx', async () => {
@@ -122,5 +129,6 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
     const garbage = await fetch(`${backend.authUrl}/handler/frame?code=abc&state=zz-not-hex`);
     expect(garbage.status).toBe(403);
     expect((await garbage.json()).error.message).toMatch(/OAuth state is invalid/);
+    await expectVictimUntouched();
   });
 });

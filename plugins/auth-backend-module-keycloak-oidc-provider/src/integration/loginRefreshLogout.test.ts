@@ -31,15 +31,11 @@ async function dumpRedis(redis: Redis) {
 describe.each(['redis', 'memory'] as const)('login, refresh and logout (%s store)', store => {
   let idp: DevIdp;
   let redisServer: RedisServer | undefined;
-  let redis: Redis | undefined;
   let backend: KeycloakTestBackend;
 
   beforeAll(async () => {
     idp = await DevIdp.start();
-    if (store === 'redis') {
-      redisServer = await RedisServer.start();
-      redis = redisServer.client();
-    }
+    redisServer = store === 'redis' ? await RedisServer.start() : undefined;
     backend = await startKeycloakTestBackend({
       issuer: idp.issuer,
       redisUrl: redisServer?.url,
@@ -48,7 +44,6 @@ describe.each(['redis', 'memory'] as const)('login, refresh and logout (%s store
 
   afterAll(async () => {
     await backend?.stop();
-    redis?.disconnect();
     await redisServer?.dispose();
     await idp?.stop();
   });
@@ -65,16 +60,20 @@ describe.each(['redis', 'memory'] as const)('login, refresh and logout (%s store
       type: 'user',
       userEntityRef: 'user:default/alice',
     });
-    expect(body.profile).toMatchObject({ email: 'alice@example.com' });
+    expect(body.profile).toMatchObject({ email: 'alice@example.com', displayName: 'Alice Adams' });
     expect(body.providerInfo.accessToken).toEqual(expect.any(String));
     expect(body.providerInfo.idToken).toEqual(expect.any(String));
     expect(body.providerInfo.expiresInSeconds).toBeGreaterThan(0);
     // the handle does not change on refresh, so no new cookie is set
     expect(res.headers.getSetCookie()).toEqual([]);
-    expect(await idp.stats()).toMatchObject({ refreshGrants: 1 });
+    expect(await idp.stats()).toMatchObject({ codeGrants: 1, refreshGrants: 1 });
+
+    // Keycloak rotated the refresh token; the stored one is the new one
+    expect((await refresh(browser, backend.authUrl)).status).toBe(200);
+    expect(await idp.stats()).toMatchObject({ refreshGrants: 2, refreshErrors: 0 });
   });
 
-  it('keeps only an opaque handle in the cookie and the tokens server-side', async () => {
+  it('keeps only an opaque handle in the cookie', async () => {
     const browser = new Browser();
     const handle = await signIn(browser, backend.authUrl, 'bob');
     const res = await refresh(browser, backend.authUrl);
@@ -84,51 +83,18 @@ describe.each(['redis', 'memory'] as const)('login, refresh and logout (%s store
       access_token: providerInfo.accessToken,
       id_token: providerInfo.idToken,
     });
-
-    for (const value of await browser.allCookieValues()) {
+    const cookies = await browser.allCookieValues();
+    expect(cookies).toContain(handle);
+    for (const value of cookies) {
       for (const token of tokens) {
         expect(value).not.toContain(token);
       }
-    }
-    expect(handle.length).toBe(43);
-
-    if (redis) {
-      const { keys, dump } = await dumpRedis(redis);
-      const sessionKeys = keys.filter(k => !k.includes(':login:'));
-      expect(sessionKeys.length).toBeGreaterThanOrEqual(1);
-      for (const key of keys) {
-        expect(key).toMatch(/^test:session:/);
-        expect(key).not.toContain(handle);
-        for (const token of tokens) {
-          expect(key).not.toContain(token);
-        }
-      }
-      const values = JSON.stringify(dump);
-      expect(values).not.toContain(handle);
-      // the value holds the tokens Keycloak issued
-      expect(values).toContain(providerInfo.accessToken);
-      const bobKey = sessionKeys.find(k =>
-        String((dump[k] as Record<string, string>).record).includes(providerInfo.accessToken),
-      )!;
-      expect((dump[bobKey] as Record<string, string>).user).toBe('user:default/bob');
-      const record = JSON.parse((dump[bobKey] as Record<string, string>).record);
-      expect(record).toMatchObject({
-        sub: expect.any(String),
-        refreshToken: expect.any(String),
-        idToken: providerInfo.idToken,
-      });
-      expect(record.sid).toEqual(expect.any(String));
-      const ttl = await redis.pttl(bobKey);
-      expect(ttl).toBeGreaterThan(0);
-      // never longer than the IdP's refresh token lifetime (dev IdP: 1800 s)
-      expect(ttl).toBeLessThanOrEqual(1800 * 1000);
     }
   });
 
   it('logs out: deletes the session, clears the cookie, returns the end-session URL', async () => {
     const browser = new Browser();
-    await signIn(browser, backend.authUrl, 'alice');
-    const keysBefore = redis ? await redis.keys('test:session:{*') : [];
+    const handle = await signIn(browser, backend.authUrl, 'alice');
 
     const res = await logout(browser, backend.authUrl);
     expect(res.status).toBe(200);
@@ -138,26 +104,35 @@ describe.each(['redis', 'memory'] as const)('login, refresh and logout (%s store
       `${idp.issuer}/protocol/openid-connect/logout`,
     );
     expect(url.searchParams.get('id_token_hint')).toEqual(expect.any(String));
+    expect(url.searchParams.get('client_id')).toBe('backstage');
     expect(url.searchParams.get('post_logout_redirect_uri')).toBe(
       'http://localhost:3000',
     );
     expect(res.headers.getSetCookie().join()).toMatch(
       /keycloak-oidc-refresh-token=;.*Path=\/api\/auth\/keycloak-oidc/,
     );
-    if (redis) {
-      const keysAfter = await redis.keys('test:session:{*');
-      expect(keysAfter.length).toBe(keysBefore.length - 1);
-    }
 
-    // the cookie is gone; with the old handle the session is gone too
-    const after = await refresh(browser, backend.authUrl);
-    expect(after.status).toBe(401);
-  });
+    // following the end-session URL signs out at the IdP and comes back
+    const endSession = await browser.follow(logoutUrl, {
+      stopAt: next => next.origin === 'http://localhost:3000',
+    });
+    expect(endSession.res.status).toBe(200); // the self-submitting form
+    const form = await endSession.res.text();
+    const action = /action="([^"]+)"/.exec(form)![1];
+    const fields = Object.fromEntries(
+      [...form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map(m => [m[1], m[2]]),
+    );
+    const back = await browser.follow(new URL(action, logoutUrl).href, {
+      init: {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ ...fields, logout: 'yes' }),
+      },
+      stopAt: next => next.origin === 'http://localhost:3000',
+    });
+    expect(back.url).toBe('http://localhost:3000/');
 
-  it('a logged-out handle cannot be replayed', async () => {
-    const browser = new Browser();
-    const handle = await signIn(browser, backend.authUrl, 'bob');
-    expect((await logout(browser, backend.authUrl)).status).toBe(200);
+    // the session is gone server-side: the old handle no longer refreshes
     const replay = await fetch(`${backend.authUrl}/refresh?env=development`, {
       headers: {
         'X-Requested-With': 'XMLHttpRequest',
@@ -165,7 +140,7 @@ describe.each(['redis', 'memory'] as const)('login, refresh and logout (%s store
       },
     });
     expect(replay.status).toBe(401);
-    expect((await replay.json()).error.message).toMatch(/Session not found or expired/);
+    expect((await replay.json()).error.message).toBe('Session not found or expired; sign in again');
     expect(replay.headers.getSetCookie().join()).toMatch(/keycloak-oidc-refresh-token=;/);
   });
 
@@ -178,5 +153,82 @@ describe.each(['redis', 'memory'] as const)('login, refresh and logout (%s store
     expect(logs).not.toContain(handle);
     expect(logs).not.toContain(providerInfo.accessToken);
     expect(logs).not.toContain(providerInfo.idToken);
+  });
+});
+
+describe('what Redis holds', () => {
+  let idp: DevIdp;
+  let redisServer: RedisServer;
+  let redis: Redis;
+  let backend: KeycloakTestBackend;
+
+  beforeAll(async () => {
+    idp = await DevIdp.start();
+    redisServer = await RedisServer.start();
+    redis = redisServer.client();
+    backend = await startKeycloakTestBackend({ issuer: idp.issuer, redisUrl: redisServer.url });
+  });
+
+  afterAll(async () => {
+    await backend?.stop();
+    redis?.disconnect();
+    await redisServer?.dispose();
+    await idp?.stop();
+  });
+
+  it('keys hold no handle and no token; the value holds the tokens', async () => {
+    const browser = new Browser();
+    const handle = await signIn(browser, backend.authUrl, 'bob');
+    const res = await refresh(browser, backend.authUrl);
+    const { providerInfo } = await res.json();
+    const tokens = tokenSubstrings({
+      access_token: providerInfo.accessToken,
+      id_token: providerInfo.idToken,
+    });
+
+    const { keys, dump } = await dumpRedis(redis);
+    expect(keys).toHaveLength(1); // the login transaction was consumed
+    const [key] = keys;
+    expect(key).toMatch(/^test:session:\{[A-Za-z0-9_-]{43}\}$/);
+    expect(key).not.toContain(handle);
+    for (const token of tokens) {
+      expect(key).not.toContain(token);
+    }
+    expect(JSON.stringify(dump)).not.toContain(handle);
+
+    const fields = dump[key] as Record<string, string>;
+    expect(fields.user).toBe('user:default/bob');
+    const record = JSON.parse(fields.record);
+    expect(record).toMatchObject({
+      sub: '6c1e6d63-4b3f-4a5d-8d2f-0b0b00000002',
+      sid: expect.any(String),
+      accessToken: providerInfo.accessToken,
+      idToken: providerInfo.idToken,
+      refreshToken: expect.any(String),
+    });
+    // idle TTL: the configured day, capped by the IdP's refresh_expires_in (1800 s)
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(1700 * 1000);
+    expect(ttl).toBeLessThanOrEqual(1800 * 1000);
+  });
+
+  it('a pending login is a short-lived key that the callback consumes', async () => {
+    const browser = new Browser();
+    const start = await browser.request(
+      `${backend.authUrl}/start?env=development&flow=redirect&redirectUrl=${encodeURIComponent('http://localhost:3000/')}`,
+    );
+    expect(start.status).toBe(302);
+    const logins = await redis.keys('test:session:login:*');
+    expect(logins).toHaveLength(1);
+    const ttl = await redis.pttl(logins[0]);
+    expect(ttl).toBeGreaterThan(590 * 1000);
+    expect(ttl).toBeLessThanOrEqual(600 * 1000);
+    const authorizeUrl = new URL(start.headers.get('location')!);
+    expect(authorizeUrl.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(authorizeUrl.searchParams.get('prompt')).toBeNull();
+    const tx = JSON.parse((await redis.get(logins[0]))!);
+    expect(authorizeUrl.searchParams.get('nonce')).toBe(tx.nonce);
+    expect(authorizeUrl.searchParams.get('code_challenge')).not.toBe(tx.codeVerifier);
+    await redis.del(logins[0]);
   });
 });

@@ -1,6 +1,4 @@
 import { MemorySessionStore } from './MemorySessionStore';
 import { describeSessionStoreContract } from './sessionStoreContract';
 
-describeSessionStoreContract('MemorySessionStore', async () => ({
-  store: new MemorySessionStore(),
-}));
+describeSessionStoreContract('MemorySessionStore', async () => new MemorySessionStore());

@@ -33,13 +33,7 @@ async function newStore(prefix = 'contract:') {
   return store;
 }
 
-describeSessionStoreContract('RedisSessionStore', async () => {
-  const store = await newStore();
-  return {
-    store,
-    ttlOf: handle => inspector.pttl(store.sessionKey(handle)),
-  };
-});
+describeSessionStoreContract('RedisSessionStore', () => newStore());
 
 describe('RedisSessionStore layout', () => {
   it('keys a session by a hash of its handle inside a cluster hash tag', async () => {
@@ -53,6 +47,14 @@ describe('RedisSessionStore layout', () => {
     const ttl = await inspector.pttl(keys[0]);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('sets the new TTL on update', async () => {
+    const store = await newStore('slide:');
+    const handle = createSessionHandle();
+    await store.createSession(handle, sampleRecord(), 60_000);
+    await store.updateSession(handle, sampleRecord(), 3_600_000);
+    expect(await inspector.pttl(store.sessionKey(handle))).toBeGreaterThan(60_000);
   });
 
   it('keeps the TTL when recording the entity ref', async () => {
