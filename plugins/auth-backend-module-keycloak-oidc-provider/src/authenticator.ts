@@ -57,6 +57,8 @@ export type KeycloakAuthResult = OAuthAuthenticatorResult<KeycloakOidcProfile>;
 export interface SessionBinding {
   handle: string;
   entityRef?: string;
+  /** Created by this request's login (not an existing session being refreshed) */
+  created: boolean;
 }
 
 /**
@@ -104,8 +106,7 @@ export function createKeycloakAuthenticator(
 
   function result(
     claims: KeycloakIdTokenClaims,
-    handle: string,
-    entityRef: string | undefined,
+    binding: SessionBinding,
     tokens: {
       accessToken: string;
       tokenType: string;
@@ -128,10 +129,10 @@ export function createKeycloakAuthenticator(
                 Math.floor((tokens.accessTokenExpiresAt - now()) / 1000),
               )
             : undefined,
-        refreshToken: handle,
+        refreshToken: binding.handle,
       },
     };
-    bindings.resultSessions.set(value, { handle, entityRef });
+    bindings.resultSessions.set(value, binding);
     return value;
   }
 
@@ -188,8 +189,7 @@ export function createKeycloakAuthenticator(
       );
       return result(
         tokens.claims() as KeycloakIdTokenClaims,
-        handle,
-        undefined,
+        { handle, created: true },
         record,
       );
     },
@@ -239,7 +239,7 @@ export function createKeycloakAuthenticator(
       }
       const claims = (tokens.claims() ??
         (next.idToken ? decodeJwt(next.idToken) : { sub: next.sub })) as KeycloakIdTokenClaims;
-      return result(claims, handle, entityRef, next);
+      return result(claims, { handle, entityRef, created: false }, next);
     },
 
     async logout({ refreshToken: handle }, { client, options }) {

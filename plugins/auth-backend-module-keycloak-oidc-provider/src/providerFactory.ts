@@ -29,7 +29,8 @@ const signInResolverFactories: Record<
 /**
  * Remembers which user entity a session signed in as, the first time a
  * resolver answers for it, so later log lines (such as the invalid_grant
- * warning) can name the user without another catalog lookup.
+ * warning) can name the user without another catalog lookup. A login whose
+ * user cannot be resolved leaves no session behind.
  */
 function recordEntityRef(
   resolver: SignInResolver<KeycloakAuthResult>,
@@ -38,8 +39,16 @@ function recordEntityRef(
   logger: LoggerService,
 ): SignInResolver<KeycloakAuthResult> {
   return async (info, ctx) => {
-    const signIn = await resolver(info, ctx);
     const session = bindings.resultSessions.get(info.result);
+    let signIn;
+    try {
+      signIn = await resolver(info, ctx);
+    } catch (error) {
+      if (session?.created) {
+        await store.deleteSession(session.handle).catch(() => {});
+      }
+      throw error;
+    }
     const entityRef = decodeJwt(signIn.token).sub;
     if (session && entityRef && session.entityRef !== entityRef) {
       await store.setEntityRef(session.handle, entityRef).catch(error =>

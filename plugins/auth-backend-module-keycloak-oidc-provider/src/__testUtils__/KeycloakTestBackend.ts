@@ -14,7 +14,8 @@ export interface KeycloakTestBackendOptions {
   /** The public callback URL, when replicas sit behind one address */
   callbackUrl?: string;
   users?: DevUserName[];
-  resolver?: string;
+  /** A `signIn.resolvers` entry; default keycloakIdMatchingUserEntityAnnotation */
+  resolver?: JsonObject;
   /** Merged over the generated config */
   session?: JsonObject;
 }
@@ -53,7 +54,7 @@ export async function startKeycloakTestBackend(options: KeycloakTestBackendOptio
                   ...(options.callbackUrl && { callbackUrl: options.callbackUrl }),
                   signIn: {
                     resolvers: [
-                      { resolver: options.resolver ?? 'keycloakIdMatchingUserEntityAnnotation' },
+                      options.resolver ?? { resolver: 'keycloakIdMatchingUserEntityAnnotation' },
                     ],
                   },
                 },
