@@ -1,16 +1,25 @@
-/** The HTML of the session demo page; all logic runs in the browser. */
+/**
+ * The session demo page. Backstage's Content-Security-Policy forbids inline
+ * scripts, so the page loads its logic from demo.js next to it.
+ */
 export function renderSessionDemoPage({ env }: { env: string }): string {
-  const provider = '/api/auth/keycloak-oidc';
+  const safeEnv = env.replace(/[^A-Za-z0-9_-]/g, '');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Backstage Keycloak sessions</title>
 <style>body{font-family:sans-serif;max-width:42rem;margin:2rem auto}pre{background:#f4f4f4;padding:1rem;white-space:pre-wrap}</style>
-</head><body>
+</head><body data-env="${safeEnv}">
 <h1>Backstage Keycloak sessions</h1>
 <p id="status">Checking session…</p>
 <p><a id="sign-in" href="#">Sign in with Keycloak</a> · <button id="refresh">Refresh now</button> · <button id="sign-out">Sign out</button></p>
 <pre id="identity"></pre>
-<script>
-const base = ${JSON.stringify(provider)}, env = ${JSON.stringify(env)};
+<script src="demo.js"></script>
+</body></html>`;
+}
+
+/** Signs in with the redirect flow, shows what /refresh returns, signs out. */
+export const sessionDemoScript = `'use strict';
+const base = '/api/auth/keycloak-oidc';
+const env = document.body.dataset.env;
 const here = location.origin + location.pathname;
 document.getElementById('sign-in').href = base + '/start?env=' + env +
   '&flow=redirect&redirectUrl=' + encodeURIComponent(here);
@@ -39,5 +48,4 @@ document.getElementById('sign-out').onclick = async () => {
 const error = new URLSearchParams(location.search).get('error');
 if (error) document.getElementById('status').textContent = 'Sign-in failed: ' + error;
 else refresh();
-</script></body></html>`;
-}
+`;

@@ -3,7 +3,7 @@ import {
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
 import { Router } from 'express';
-import { renderSessionDemoPage } from './sessionDemoPage';
+import { renderSessionDemoPage, sessionDemoScript } from './sessionDemoPage';
 
 /**
  * A one-page sign-in demo at /api/session-demo/ for trying the module in a
@@ -26,6 +26,9 @@ export default createBackendPlugin({
             .type('html')
             .set('Cache-Control', 'no-store')
             .send(renderSessionDemoPage({ env }));
+        });
+        router.get('/demo.js', (_req, res) => {
+          res.type('js').set('Cache-Control', 'no-store').send(sessionDemoScript);
         });
         httpRouter.use(router);
         httpRouter.addAuthPolicy({ path: '/', allow: 'unauthenticated' });

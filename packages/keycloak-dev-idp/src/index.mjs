@@ -52,7 +52,8 @@ export async function startDevIdp(options = {}) {
     rotateRefreshTokens: true,
     users: defaultUsers,
     log: (/** @type {string} */ line) => console.log(`[keycloak-dev-idp] ${line}`),
-    ...options,
+    // an option given as undefined (e.g. an unset CLI flag) keeps its default
+    ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
   };
   const realmPath = `/realms/${o.realm}`;
   const stats = { refreshGrants: 0, refreshErrors: 0, codeGrants: 0 };
