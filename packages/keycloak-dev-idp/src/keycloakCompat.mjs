@@ -28,10 +28,9 @@ export function installKeycloakCompat(provider, { tokenPath, stats, log }) {
 
   provider.on('grant.error', (/** @type {any} */ ctx, /** @type {any} */ error) => {
     ctx.state.grantErrorDetail = error.error_detail;
-    if (ctx.oidc?.params?.grant_type === 'refresh_token') {
-      stats.refreshErrors += 1;
-      log(`refresh refused: ${error.error} (${error.error_detail ?? error.error_description})`);
-    }
+    const grantType = ctx.oidc?.params?.grant_type;
+    if (grantType === 'refresh_token') stats.refreshErrors += 1;
+    log(`${grantType} grant refused: ${error.error} (${error.error_detail ?? error.error_description})`);
   });
 
   provider.use(async (/** @type {any} */ ctx, /** @type {() => Promise<void>} */ next) => {

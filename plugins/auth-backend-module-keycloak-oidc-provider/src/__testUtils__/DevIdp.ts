@@ -10,14 +10,17 @@ const MAIN = resolve(__dirname, '../../../../packages/keycloak-dev-idp/src/main.
 export class DevIdp {
   #child?: ChildProcess;
   #output = () => '';
+  #previousOutput = '';
 
   private constructor(
     readonly port: number,
     private readonly extraArgs: string[],
+    private readonly defaults: boolean,
   ) {}
 
-  static async start(extraArgs: string[] = []) {
-    const idp = new DevIdp(await freePort(), extraArgs);
+  /** `defaults: true` starts it with its built-in redirect URIs. */
+  static async start(extraArgs: string[] = [], options: { defaults?: boolean } = {}) {
+    const idp = new DevIdp(await freePort(), extraArgs, !!options.defaults);
     await idp.start();
     return idp;
   }
@@ -32,8 +35,9 @@ export class DevIdp {
       [
         MAIN,
         '--port', String(this.port),
-        '--redirect-uri', 'http://localhost:*',
-        '--post-logout-redirect-uri', 'http://localhost:*',
+        ...(this.defaults
+          ? []
+          : ['--redirect-uri', 'http://localhost:*', '--post-logout-redirect-uri', 'http://localhost:*']),
         '--keys-file', join(tmpdir(), `kc-dev-idp-test-${this.port}.json`),
         ...this.extraArgs,
       ],
@@ -43,12 +47,15 @@ export class DevIdp {
     this.#output = output;
   }
 
+  /** Everything the IdP printed, across restarts. */
   output() {
-    return this.#output();
+    return this.#previousOutput + this.#output();
   }
 
   async stop() {
     if (this.#child) {
+      this.#previousOutput += this.#output();
+      this.#output = () => '';
       await stopChild(this.#child);
       this.#child = undefined;
     }
