@@ -4,11 +4,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 export async function spawnUntilReady(
   command: string,
   args: string[],
-  options: { readyText: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
+  options: {
+    readyText: string;
+    timeoutMs?: number;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+  },
 ): Promise<{ child: ChildProcess; output: () => string }> {
   const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ?? process.env,
+    cwd: options.cwd,
   });
   let output = '';
   await new Promise<void>((resolve, reject) => {
