@@ -1,3 +1,4 @@
+import { isError } from '@backstage/errors';
 import * as oidc from 'openid-client';
 import { KeycloakUnavailableError } from '../errors';
 import type { KeycloakProviderOptions } from '../config/readProviderOptions';
@@ -16,15 +17,34 @@ export class KeycloakInvalidGrantError extends Error {
 export type TokenResponse = oidc.TokenEndpointResponse &
   oidc.TokenEndpointResponseHelpers;
 
+/**
+ * A one-line reason for an openid-client failure, following the cause chain
+ * (fetch failures hide ECONNREFUSED two levels down). Carries status codes
+ * and OAuth error codes, never request contents.
+ */
 function describe(error: unknown): string {
-  if (error instanceof oidc.ResponseBodyError) {
-    return `${error.error}${error.error_description ? ` (${error.error_description})` : ''}, HTTP ${error.status}`;
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth++) {
+    if (current instanceof oidc.ResponseBodyError) {
+      const detail = current.error_description ? ` (${current.error_description})` : '';
+      parts.push(`${current.error}${detail}, HTTP ${current.status}`);
+      break;
+    }
+    if (current instanceof Response) {
+      parts.push(`HTTP ${current.status}`);
+      break;
+    }
+    // duck-typed: fetch's errors may come from another realm
+    if (!isError(current)) {
+      parts.push(String(current));
+      break;
+    }
+    const code = (current as { code?: unknown }).code;
+    parts.push(code ? `${current.message} (${code})` : current.message);
+    current = (current as { cause?: unknown }).cause;
   }
-  if (error instanceof Error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    return cause?.code ? `${error.message} (${cause.code})` : error.message;
-  }
-  return String(error);
+  return parts.join(': ');
 }
 
 /**
