@@ -48,11 +48,20 @@ describe('restarts and replicas (real Redis, real dev IdP)', () => {
     await idp.stop();
   });
 
+  const moduleClients = async () =>
+    (await redis.client('LIST') as string)
+      .split('\n')
+      .filter(line => line.includes('name=backstage-keycloak-sessions')).length;
+
   it('a session survives a backend restart', async () => {
+    const clientsBefore = await moduleClients();
     const first = await backend();
+    // one Redis connection per backend instance, closed on shutdown
+    expect(await moduleClients()).toBe(clientsBefore + 1);
     const browser = new Browser();
     const handle = await signIn(browser, first.authUrl, 'alice');
     await first.stop();
+    expect(await moduleClients()).toBe(clientsBefore);
 
     const second = await backend();
     const res = await refresh(browser, second.authUrl);
