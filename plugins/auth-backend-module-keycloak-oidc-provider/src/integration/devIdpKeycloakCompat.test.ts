@@ -63,6 +63,19 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
     return new URL(done.url).searchParams.get('code')!;
   }
 
+  /** Logs in (password = username) and exchanges the code. */
+  async function signInTokens(user: string) {
+    const code = await codeFor(user, user);
+    const res = await token({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: CALLBACK,
+      code_verifier: VERIFIER,
+    });
+    expect(res.status).toBe(200);
+    return res.json();
+  }
+
   it('serves Keycloak URLs in its discovery document', async () => {
     const res = await fetch(`${idp.issuer}/.well-known/openid-configuration`);
     const meta = await res.json();
@@ -80,15 +93,7 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
   });
 
   it('issues Keycloak-like tokens and invalid_grant descriptions', async () => {
-    const code = await codeFor('alice', 'alice');
-    const first = await token({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: CALLBACK,
-      code_verifier: VERIFIER,
-    });
-    expect(first.status).toBe(200);
-    const tokens = await first.json();
+    const tokens = await signInTokens('alice');
     expect(tokens).toMatchObject({
       access_token: expect.any(String),
       id_token: expect.any(String),
@@ -121,15 +126,7 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
   });
 
   it('loses sessions but keeps its signing key across a restart', async () => {
-    const code = await codeFor('bob', 'bob');
-    const exchange = await token({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: CALLBACK,
-      code_verifier: VERIFIER,
-    });
-    expect(exchange.status).toBe(200);
-    const tokens = await exchange.json();
+    const tokens = await signInTokens('bob');
     const jwksBefore = await (await fetch(`${idp.issuer}/protocol/openid-connect/certs`)).json();
 
     await idp.restart();
