@@ -10,8 +10,17 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const children = [];
 
-function run(name, command, args, { cwd = root, env = process.env, onLine } = {}) {
-  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(
+  name,
+  command,
+  args,
+  { cwd = root, env = process.env, onLine } = {},
+) {
+  const child = spawn(command, args, {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   for (const stream of [child.stdout, child.stderr]) {
     let buffer = '';
@@ -62,20 +71,34 @@ const configs = ['--config', join(root, 'app-config.yaml')];
 const useRedis = await redisAnswers();
 if (useRedis) configs.push('--config', join(root, 'app-config.redis.yaml'));
 if (process.env.KEYCLOAK_METADATA_URL) {
-  console.log('Using the Keycloak at KEYCLOAK_METADATA_URL; add its settings in app-config.local.yaml');
+  console.log(
+    'Using the Keycloak at KEYCLOAK_METADATA_URL; add its settings in app-config.local.yaml',
+  );
 } else {
-  run('dev-idp', process.execPath, [join(root, 'packages/keycloak-dev-idp/src/main.mjs')]);
+  run('dev-idp', process.execPath, [
+    join(root, 'packages/keycloak-dev-idp/src/main.mjs'),
+  ]);
 }
 
-run('backend', process.execPath, [join(root, 'node_modules/.bin/backstage-cli'), 'package', 'start', ...configs], {
-  cwd: join(root, 'packages/backend'),
-  onLine: line => {
-    if (/Listening on/.test(line)) {
-      console.log(`
+run(
+  'backend',
+  process.execPath,
+  [
+    join(root, 'node_modules/.bin/backstage-cli'),
+    'package',
+    'start',
+    ...configs,
+  ],
+  {
+    cwd: join(root, 'packages/backend'),
+    onLine: line => {
+      if (/Listening on/.test(line)) {
+        console.log(`
   Backstage backend is up.
   Sessions: ${useRedis ? "Redis at 127.0.0.1:6379 (keys 'backstage:session:*')" : 'in memory (start Redis on 127.0.0.1:6379 to keep them across restarts)'}
   Open http://localhost:7007/api/session-demo/ and sign in as alice / alice (or bob / bob, carol / carol).
 `);
-    }
+      }
+    },
   },
-});
+);

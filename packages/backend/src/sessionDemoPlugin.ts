@@ -19,7 +19,8 @@ export default createBackendPlugin({
         config: coreServices.rootConfig,
       },
       async init({ httpRouter, config }) {
-        const env = config.getOptionalString('auth.environment') ?? 'development';
+        const env =
+          config.getOptionalString('auth.environment') ?? 'development';
         const router = Router();
         router.get('/', (_req, res) => {
           res
@@ -28,7 +29,10 @@ export default createBackendPlugin({
             .send(renderSessionDemoPage({ env }));
         });
         router.get('/demo.js', (_req, res) => {
-          res.type('js').set('Cache-Control', 'no-store').send(sessionDemoScript);
+          res
+            .type('js')
+            .set('Cache-Control', 'no-store')
+            .send(sessionDemoScript);
         });
         httpRouter.use(router);
         httpRouter.addAuthPolicy({ path: '/', allow: 'unauthenticated' });

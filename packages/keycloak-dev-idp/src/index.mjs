@@ -44,16 +44,24 @@ export async function startDevIdp(options = {}) {
     realm: 'backstage',
     clientId: 'backstage',
     clientSecret: 'backstage-dev-secret',
-    redirectUris: ['http://localhost:7007/api/auth/keycloak-oidc/handler/frame'],
-    postLogoutRedirectUris: ['http://localhost:3000*', 'http://localhost:7007*'],
+    redirectUris: [
+      'http://localhost:7007/api/auth/keycloak-oidc/handler/frame',
+    ],
+    postLogoutRedirectUris: [
+      'http://localhost:3000*',
+      'http://localhost:7007*',
+    ],
     accessTokenTtl: 300,
     refreshTokenTtl: 1800,
     sessionTtl: 36000,
     rotateRefreshTokens: true,
     users: defaultUsers,
-    log: (/** @type {string} */ line) => console.log(`[keycloak-dev-idp] ${line}`),
+    log: (/** @type {string} */ line) =>
+      console.log(`[keycloak-dev-idp] ${line}`),
     // an option given as undefined (e.g. an unset CLI flag) keeps its default
-    ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
+    ...Object.fromEntries(
+      Object.entries(options).filter(([, value]) => value !== undefined),
+    ),
   };
   const realmPath = `/realms/${o.realm}`;
   const stats = { refreshGrants: 0, refreshErrors: 0, codeGrants: 0 };
@@ -106,7 +114,8 @@ export async function startDevIdp(options = {}) {
     // Keycloak puts the profile and email claims in the ID token.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
-    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    issueRefreshToken: async (_ctx, client) =>
+      client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: () => o.rotateRefreshTokens,
     ttl: {
       AccessToken: o.accessTokenTtl,
@@ -117,7 +126,9 @@ export async function startDevIdp(options = {}) {
       Session: o.sessionTtl,
       Grant: o.sessionTtl,
     },
-    interactions: { url: (_ctx, interaction) => `${realmPath}/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx, interaction) => `${realmPath}/interaction/${interaction.uid}`,
+    },
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
@@ -133,7 +144,8 @@ export async function startDevIdp(options = {}) {
 <script>var f=document.forms[0];var i=document.createElement('input');i.type='hidden';i.name='logout';i.value='yes';f.appendChild(i);f.submit();</script></body></html>`;
         },
         postLogoutSuccessSource: async ctx => {
-          ctx.body = '<!doctype html><html><body><h1>You are logged out</h1></body></html>';
+          ctx.body =
+            '<!doctype html><html><body><h1>You are logged out</h1></body></html>';
         },
       },
     },
@@ -147,17 +159,31 @@ export async function startDevIdp(options = {}) {
   // Keycloak always puts the session id (`sid`) in its tokens.
   provider.Client.prototype.includeSid = () => true;
 
-  installKeycloakCompat(provider, { tokenPath: `${OIDC}/token`, stats, log: o.log });
-  provider.on('server_error', (_ctx, error) => o.log(`server error: ${error.message}`));
+  installKeycloakCompat(provider, {
+    tokenPath: `${OIDC}/token`,
+    stats,
+    log: o.log,
+  });
+  provider.on('server_error', (_ctx, error) =>
+    o.log(`server error: ${error.message}`),
+  );
 
   const handleInteraction = createInteractionHandler({
-    provider, realmPath, realm: o.realm, users: o.users, log: o.log,
+    provider,
+    realmPath,
+    realm: o.realm,
+    users: o.users,
+    log: o.log,
   });
   const callback = provider.callback();
 
   handler = async (req, res) => {
     const url = req.url ?? '/';
-    if (url !== realmPath && !url.startsWith(`${realmPath}/`) && !url.startsWith(`${realmPath}?`)) {
+    if (
+      url !== realmPath &&
+      !url.startsWith(`${realmPath}/`) &&
+      !url.startsWith(`${realmPath}?`)
+    ) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
       return;
     }
@@ -166,10 +192,15 @@ export async function startDevIdp(options = {}) {
     const path = req.url.split('?')[0];
     try {
       if (path === '/dev/stats') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify(stats));
         return;
       }
-      if (path.startsWith('/interaction/') && (await handleInteraction(req, res, path))) {
+      if (
+        path.startsWith('/interaction/') &&
+        (await handleInteraction(req, res, path))
+      ) {
         return;
       }
       callback(req, res);

@@ -43,7 +43,13 @@ async function formBody(req) {
  * @param {{ provider: any, realmPath: string, realm: string,
  *   users: import('./users.mjs').DevUser[], log: (line: string) => void }} deps
  */
-export function createInteractionHandler({ provider, realmPath, realm, users, log }) {
+export function createInteractionHandler({
+  provider,
+  realmPath,
+  realm,
+  users,
+  log,
+}) {
   /**
    * @param {import('node:http').IncomingMessage} req
    * @param {import('node:http').ServerResponse} res
@@ -58,36 +64,73 @@ export function createInteractionHandler({ provider, realmPath, realm, users, lo
     if (req.method === 'POST' && match[2]) {
       const form = await formBody(req);
       const username = form.get('username') ?? '';
-      const user = users.find(u => u.username === username || u.email === username);
+      const user = users.find(
+        u => u.username === username || u.email === username,
+      );
       if (!user || user.password !== form.get('password')) {
         log(`login failed for '${username}'`);
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        res.end(loginPage({ action, realm, username, error: 'Invalid username or password.' }));
+        res.end(
+          loginPage({
+            action,
+            realm,
+            username,
+            error: 'Invalid username or password.',
+          }),
+        );
         return true;
       }
       log(`login ${user.username}`);
-      await provider.interactionFinished(req, res, { login: { accountId: user.sub } }, { mergeWithLastSubmission: false });
+      await provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: user.sub } },
+        { mergeWithLastSubmission: false },
+      );
       return true;
     }
 
     if (details.prompt.name === 'login') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+      });
       res.end(loginPage({ action, realm }));
       return true;
     }
 
     if (details.prompt.name === 'consent') {
-      const { prompt: { details: missing }, params, session, grantId } = details;
+      const {
+        prompt: { details: missing },
+        params,
+        session,
+        grantId,
+      } = details;
       const grant = grantId
         ? await provider.Grant.find(grantId)
-        : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
-      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-      for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
-        grant.addResourceScope(indicator, /** @type {string[]} */ (scopes).join(' '));
+        : new provider.Grant({
+            accountId: session.accountId,
+            clientId: params.client_id,
+          });
+      if (missing.missingOIDCScope)
+        grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+      if (missing.missingOIDCClaims)
+        grant.addOIDCClaims(missing.missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(
+        missing.missingResourceScopes ?? {},
+      )) {
+        grant.addResourceScope(
+          indicator,
+          /** @type {string[]} */ (scopes).join(' '),
+        );
       }
       const savedGrantId = await grant.save();
-      await provider.interactionFinished(req, res, { consent: { grantId: savedGrantId } }, { mergeWithLastSubmission: true });
+      await provider.interactionFinished(
+        req,
+        res,
+        { consent: { grantId: savedGrantId } },
+        { mergeWithLastSubmission: true },
+      );
       return true;
     }
 

@@ -15,7 +15,12 @@ export function loadOrCreateJwks(keysFile) {
     return JSON.parse(readFileSync(keysFile, 'utf8'));
   }
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'RS256', use: 'sig' };
+  const jwk = {
+    ...privateKey.export({ format: 'jwk' }),
+    kid: randomUUID(),
+    alg: 'RS256',
+    use: 'sig',
+  };
   const jwks = { keys: [jwk] };
   if (keysFile) {
     writeFileSync(keysFile, JSON.stringify(jwks), { mode: 0o600 });

@@ -10,26 +10,54 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string', default: env.DEV_IDP_PORT ?? '8180' },
     host: { type: 'string', default: env.DEV_IDP_HOST ?? '127.0.0.1' },
-    'public-host': { type: 'string', default: env.DEV_IDP_PUBLIC_HOST ?? 'localhost' },
+    'public-host': {
+      type: 'string',
+      default: env.DEV_IDP_PUBLIC_HOST ?? 'localhost',
+    },
     realm: { type: 'string', default: env.DEV_IDP_REALM ?? 'backstage' },
-    'client-id': { type: 'string', default: env.DEV_IDP_CLIENT_ID ?? 'backstage' },
-    'client-secret': { type: 'string', default: env.DEV_IDP_CLIENT_SECRET ?? 'backstage-dev-secret' },
+    'client-id': {
+      type: 'string',
+      default: env.DEV_IDP_CLIENT_ID ?? 'backstage',
+    },
+    'client-secret': {
+      type: 'string',
+      default: env.DEV_IDP_CLIENT_SECRET ?? 'backstage-dev-secret',
+    },
     'redirect-uri': { type: 'string', multiple: true },
     'post-logout-redirect-uri': { type: 'string', multiple: true },
-    'access-token-ttl': { type: 'string', default: env.DEV_IDP_ACCESS_TOKEN_TTL ?? '300' },
-    'refresh-token-ttl': { type: 'string', default: env.DEV_IDP_REFRESH_TOKEN_TTL ?? '1800' },
-    'session-ttl': { type: 'string', default: env.DEV_IDP_SESSION_TTL ?? '36000' },
-    'no-rotate-refresh-tokens': { type: 'boolean', default: env.DEV_IDP_ROTATE_REFRESH_TOKENS === 'false' },
+    'access-token-ttl': {
+      type: 'string',
+      default: env.DEV_IDP_ACCESS_TOKEN_TTL ?? '300',
+    },
+    'refresh-token-ttl': {
+      type: 'string',
+      default: env.DEV_IDP_REFRESH_TOKEN_TTL ?? '1800',
+    },
+    'session-ttl': {
+      type: 'string',
+      default: env.DEV_IDP_SESSION_TTL ?? '36000',
+    },
+    'no-rotate-refresh-tokens': {
+      type: 'boolean',
+      default: env.DEV_IDP_ROTATE_REFRESH_TOKENS === 'false',
+    },
     'keys-file': { type: 'string', default: env.DEV_IDP_KEYS_FILE },
   },
 });
 
-const list = (/** @type {string[] | undefined} */ flag, /** @type {string | undefined} */ fromEnv) =>
-  flag ?? fromEnv?.split(',').filter(Boolean);
-const number = (/** @type {string} */ name, /** @type {string | undefined} */ value) => {
+const list = (
+  /** @type {string[] | undefined} */ flag,
+  /** @type {string | undefined} */ fromEnv,
+) => flag ?? fromEnv?.split(',').filter(Boolean);
+const number = (
+  /** @type {string} */ name,
+  /** @type {string | undefined} */ value,
+) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) {
-    console.error(`keycloak-dev-idp: --${name} must be a non-negative integer, got '${value}'`);
+    console.error(
+      `keycloak-dev-idp: --${name} must be a non-negative integer, got '${value}'`,
+    );
     process.exit(2);
   }
   return n;
@@ -45,12 +73,17 @@ const idp = await startDevIdp({
   clientId: values['client-id'],
   clientSecret: values['client-secret'],
   redirectUris: list(values['redirect-uri'], env.DEV_IDP_REDIRECT_URIS),
-  postLogoutRedirectUris: list(values['post-logout-redirect-uri'], env.DEV_IDP_POST_LOGOUT_REDIRECT_URIS),
+  postLogoutRedirectUris: list(
+    values['post-logout-redirect-uri'],
+    env.DEV_IDP_POST_LOGOUT_REDIRECT_URIS,
+  ),
   accessTokenTtl: number('access-token-ttl', values['access-token-ttl']),
   refreshTokenTtl: number('refresh-token-ttl', values['refresh-token-ttl']),
   sessionTtl: number('session-ttl', values['session-ttl']),
   rotateRefreshTokens: !values['no-rotate-refresh-tokens'],
-  keysFile: values['keys-file'] ?? join(tmpdir(), `keycloak-dev-idp-${realm}-${port}-jwks.json`),
+  keysFile:
+    values['keys-file'] ??
+    join(tmpdir(), `keycloak-dev-idp-${realm}-${port}-jwks.json`),
 });
 
 console.log(`keycloak-dev-idp ready issuer=${idp.issuer}`);

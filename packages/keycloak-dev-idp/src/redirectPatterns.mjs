@@ -10,6 +10,8 @@
 export function redirectMatcher(patterns) {
   return uri =>
     patterns.some(pattern =>
-      pattern.endsWith('*') ? uri.startsWith(pattern.slice(0, -1)) : uri === pattern,
+      pattern.endsWith('*')
+        ? uri.startsWith(pattern.slice(0, -1))
+        : uri === pattern,
     );
 }

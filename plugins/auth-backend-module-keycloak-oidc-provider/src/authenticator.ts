@@ -173,8 +173,10 @@ export function createKeycloakAuthenticator(
       if (!transaction || typeof state !== 'string') {
         throw new InputError('No pending login for this callback');
       }
-      const callbackQuery = new URL(req.originalUrl ?? req.url, 'http://callback')
-        .search;
+      const callbackQuery = new URL(
+        req.originalUrl ?? req.url,
+        'http://callback',
+      ).search;
       const tokens = await client.exchangeCode({
         callbackQuery,
         state,
@@ -238,12 +240,15 @@ export function createKeycloakAuthenticator(
         );
       }
       const claims = (tokens.claims() ??
-        (next.idToken ? decodeJwt(next.idToken) : { sub: next.sub })) as KeycloakIdTokenClaims;
+        (next.idToken
+          ? decodeJwt(next.idToken)
+          : { sub: next.sub })) as KeycloakIdTokenClaims;
       return result(claims, { handle, entityRef, created: false }, next);
     },
 
     async logout({ refreshToken: handle }, { client, options }) {
-      const postLogoutRedirectUrl = options.postLogoutRedirectUrl ?? deps.appUrl;
+      const postLogoutRedirectUrl =
+        options.postLogoutRedirectUrl ?? deps.appUrl;
       const stored = isWellFormedHandle(handle)
         ? await store.getSession(handle!)
         : undefined;

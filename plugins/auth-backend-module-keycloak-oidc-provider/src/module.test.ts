@@ -22,7 +22,11 @@ function start(session: JsonValue) {
       mockServices.rootConfig.factory({
         data: {
           app: { baseUrl: 'http://localhost:3000' },
-          auth: { environment: 'development', session, providers: { 'keycloak-oidc': provider } },
+          auth: {
+            environment: 'development',
+            session,
+            providers: { 'keycloak-oidc': provider },
+          },
         },
       }),
     ],

@@ -51,9 +51,11 @@ function recordEntityRef(
     }
     const entityRef = decodeJwt(signIn.token).sub;
     if (session && entityRef && session.entityRef !== entityRef) {
-      await store.setEntityRef(session.handle, entityRef).catch(error =>
-        logger.warn(`Could not record the session user: ${error.message}`),
-      );
+      await store
+        .setEntityRef(session.handle, entityRef)
+        .catch(error =>
+          logger.warn(`Could not record the session user: ${error.message}`),
+        );
     }
     return signIn;
   };

@@ -40,10 +40,13 @@ export class BackendProcess {
     const { child, output } = await spawnUntilReady(
       process.execPath,
       [
-        '--require', '@backstage/cli/config/nodeTransform.cjs',
+        '--require',
+        '@backstage/cli/config/nodeTransform.cjs',
         'src/index.ts',
-        '--config', join(ROOT, 'app-config.yaml'),
-        '--config', configFile,
+        '--config',
+        join(ROOT, 'app-config.yaml'),
+        '--config',
+        configFile,
       ],
       {
         cwd: BACKEND_DIR,

@@ -37,7 +37,11 @@ export class Browser {
     const hops: string[] = [];
     let current = url;
     let res = await this.request(current, options.init);
-    while (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
+    while (
+      res.status >= 300 &&
+      res.status < 400 &&
+      res.headers.get('location')
+    ) {
       let next = new URL(res.headers.get('location')!, current);
       if (options.reroute) {
         next = options.reroute(next);

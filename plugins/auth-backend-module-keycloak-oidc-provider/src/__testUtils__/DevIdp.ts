@@ -4,7 +4,10 @@ import { join, resolve } from 'node:path';
 import { spawnUntilReady, stopChild } from './childProcess';
 import { freePort } from './freePort';
 
-const MAIN = resolve(__dirname, '../../../../packages/keycloak-dev-idp/src/main.mjs');
+const MAIN = resolve(
+  __dirname,
+  '../../../../packages/keycloak-dev-idp/src/main.mjs',
+);
 
 /** The Keycloak-compatible dev IdP as a real child process. */
 export class DevIdp {
@@ -19,7 +22,10 @@ export class DevIdp {
   ) {}
 
   /** `defaults: true` starts it with its built-in redirect URIs. */
-  static async start(extraArgs: string[] = [], options: { defaults?: boolean } = {}) {
+  static async start(
+    extraArgs: string[] = [],
+    options: { defaults?: boolean } = {},
+  ) {
     const idp = new DevIdp(await freePort(), extraArgs, !!options.defaults);
     await idp.start();
     return idp;
@@ -34,11 +40,18 @@ export class DevIdp {
       process.execPath,
       [
         MAIN,
-        '--port', String(this.port),
+        '--port',
+        String(this.port),
         ...(this.defaults
           ? []
-          : ['--redirect-uri', 'http://localhost:*', '--post-logout-redirect-uri', 'http://localhost:*']),
-        '--keys-file', join(tmpdir(), `kc-dev-idp-test-${this.port}.json`),
+          : [
+              '--redirect-uri',
+              'http://localhost:*',
+              '--post-logout-redirect-uri',
+              'http://localhost:*',
+            ]),
+        '--keys-file',
+        join(tmpdir(), `kc-dev-idp-test-${this.port}.json`),
         ...this.extraArgs,
       ],
       { readyText: 'keycloak-dev-idp ready' },

@@ -1,4 +1,7 @@
-import { createServiceFactory, coreServices } from '@backstage/backend-plugin-api';
+import {
+  createServiceFactory,
+  coreServices,
+} from '@backstage/backend-plugin-api';
 import type { JsonObject } from '@backstage/types';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import authPlugin from '@backstage/plugin-auth-backend';
@@ -24,11 +27,18 @@ export interface KeycloakTestBackendOptions {
  * A real Backstage backend (auth plugin + our module + a catalog holding
  * the dev IdP's users) listening on a random port.
  */
-export async function startKeycloakTestBackend(options: KeycloakTestBackendOptions) {
+export async function startKeycloakTestBackend(
+  options: KeycloakTestBackendOptions,
+) {
   const logger = new CapturingLogger();
-  const session: JsonObject = options.session ?? (options.redisUrl
-    ? { store: 'redis', redis: { url: options.redisUrl, prefix: 'test:session:' } }
-    : { store: 'memory' });
+  const session: JsonObject =
+    options.session ??
+    (options.redisUrl
+      ? {
+          store: 'redis',
+          redis: { url: options.redisUrl, prefix: 'test:session:' },
+        }
+      : { store: 'memory' });
   const backend = await startTestBackend({
     features: [
       authPlugin,
@@ -51,10 +61,14 @@ export async function startKeycloakTestBackend(options: KeycloakTestBackendOptio
                   metadataUrl: options.issuer,
                   clientId: 'backstage',
                   clientSecret: 'backstage-dev-secret',
-                  ...(options.callbackUrl && { callbackUrl: options.callbackUrl }),
+                  ...(options.callbackUrl && {
+                    callbackUrl: options.callbackUrl,
+                  }),
                   signIn: {
                     resolvers: [
-                      options.resolver ?? { resolver: 'keycloakIdMatchingUserEntityAnnotation' },
+                      options.resolver ?? {
+                        resolver: 'keycloakIdMatchingUserEntityAnnotation',
+                      },
                     ],
                   },
                 },
@@ -75,4 +89,6 @@ export async function startKeycloakTestBackend(options: KeycloakTestBackendOptio
   };
 }
 
-export type KeycloakTestBackend = Awaited<ReturnType<typeof startKeycloakTestBackend>>;
+export type KeycloakTestBackend = Awaited<
+  ReturnType<typeof startKeycloakTestBackend>
+>;

@@ -31,10 +31,20 @@ export class RedisServer {
 
   async start() {
     const args = [
-      '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
-      '--save', '', '--daemonize', 'no',
-      '--appendonly', this.persistent ? 'yes' : 'no',
-      '--appendfsync', 'always',
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--appendonly',
+      this.persistent ? 'yes' : 'no',
+      '--appendfsync',
+      'always',
     ];
     const { child } = await spawnUntilReady('redis-server', args, {
       readyText: 'Ready to accept connections',

@@ -12,7 +12,10 @@ export class RoundRobinProxy {
 
   private constructor(private readonly upstreams: string[]) {
     this.#server = createServer((req, res) => {
-      const target = new URL(req.url ?? '/', this.upstreams[this.#next++ % this.upstreams.length]);
+      const target = new URL(
+        req.url ?? '/',
+        this.upstreams[this.#next++ % this.upstreams.length],
+      );
       this.hits.push(target.origin);
       const upstream = request(
         target,
@@ -23,7 +26,9 @@ export class RoundRobinProxy {
         },
       );
       upstream.on('error', error => {
-        res.writeHead(502, { 'content-type': 'text/plain' }).end(`proxy: ${error.message}`);
+        res
+          .writeHead(502, { 'content-type': 'text/plain' })
+          .end(`proxy: ${error.message}`);
       });
       req.pipe(upstream);
     });
@@ -31,7 +36,9 @@ export class RoundRobinProxy {
 
   static async listen(port: number, upstreams: string[]) {
     const proxy = new RoundRobinProxy(upstreams);
-    await new Promise<void>(resolve => proxy.#server.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>(resolve =>
+      proxy.#server.listen(port, '127.0.0.1', resolve),
+    );
     return proxy;
   }
 

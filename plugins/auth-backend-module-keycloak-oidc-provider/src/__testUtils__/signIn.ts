@@ -59,16 +59,25 @@ export async function signIn(
   const res = await completeCallback(browser, callbackUrl, authUrl);
   const location = res.headers.get('location');
   if (res.status !== 302 || location !== APP_REDIRECT) {
-    throw new Error(`Callback failed: ${res.status} ${location} ${await res.text()}`);
+    throw new Error(
+      `Callback failed: ${res.status} ${location} ${await res.text()}`,
+    );
   }
-  const cookie = await browser.cookieValue(`${authUrl}/refresh`, 'keycloak-oidc-refresh-token');
+  const cookie = await browser.cookieValue(
+    `${authUrl}/refresh`,
+    'keycloak-oidc-refresh-token',
+  );
   if (!cookie) {
     throw new Error('No refresh cookie after login');
   }
   return cookie;
 }
 
-export function refresh(browser: Browser, authUrl: string, headers: Record<string, string> = { 'X-Requested-With': 'XMLHttpRequest' }) {
+export function refresh(
+  browser: Browser,
+  authUrl: string,
+  headers: Record<string, string> = { 'X-Requested-With': 'XMLHttpRequest' },
+) {
   return browser.request(`${authUrl}/refresh?env=development`, { headers });
 }
 

@@ -46,7 +46,9 @@ export function readProviderOptions(
   const prompt = config.getOptionalString('prompt');
   const timeoutMs = config.getOptionalNumber('timeout') ?? DEFAULT_TIMEOUT_MS;
   if (!(timeoutMs > 0)) {
-    throw new Error(`Invalid timeout ${timeoutMs} for keycloak-oidc: must be > 0 (ms)`);
+    throw new Error(
+      `Invalid timeout ${timeoutMs} for keycloak-oidc: must be > 0 (ms)`,
+    );
   }
   return {
     metadataUrl: config.getString('metadataUrl'),

@@ -62,7 +62,9 @@ function readInteger(
  *
  * @public
  */
-export function readSessionStoreOptions(rootConfig: Config): SessionStoreOptions {
+export function readSessionStoreOptions(
+  rootConfig: Config,
+): SessionStoreOptions {
   const session = rootConfig.getOptionalConfig('auth.session');
   const redisConfig = session?.getOptionalConfig('redis');
   const store =

@@ -30,15 +30,24 @@ describe('example backend processes on one Redis', () => {
         listen: { port: listenPort },
         auth: {
           externalAccess: [
-            { type: 'static', options: { token: E2E_TOKEN, subject: 'e2e-test' } },
+            {
+              type: 'static',
+              options: { token: E2E_TOKEN, subject: 'e2e-test' },
+            },
           ],
         },
       },
       auth: {
-        session: { store: 'redis', redis: { url: redisServer.url, prefix: 'e2e:session:' } },
+        session: {
+          store: 'redis',
+          redis: { url: redisServer.url, prefix: 'e2e:session:' },
+        },
         providers: {
           'keycloak-oidc': {
-            development: { metadataUrl: idp.issuer, postLogoutRedirectUrl: publicUrl },
+            development: {
+              metadataUrl: idp.issuer,
+              postLogoutRedirectUrl: publicUrl,
+            },
           },
         },
       },
@@ -51,9 +60,12 @@ describe('example backend processes on one Redis', () => {
 
   async function waitForCatalogUser(url: string, name: string) {
     for (let i = 0; i < 120; i++) {
-      const res = await fetch(`${url}/api/catalog/entities/by-name/user/default/${name}`, {
-        headers: { authorization: `Bearer ${E2E_TOKEN}` },
-      });
+      const res = await fetch(
+        `${url}/api/catalog/entities/by-name/user/default/${name}`,
+        {
+          headers: { authorization: `Bearer ${E2E_TOKEN}` },
+        },
+      );
       if (res.ok) return;
       await new Promise(r => setTimeout(r, 500));
     }
@@ -75,7 +87,10 @@ describe('example backend processes on one Redis', () => {
 
   it('replicas share logins and sessions; a new process keeps them; a Keycloak restart is one clean 401', async () => {
     const [a, b] = await Promise.all([startBackend(), startBackend()]);
-    proxy = await RoundRobinProxy.listen(Number(new URL(publicUrl).port), [a.url, b.url]);
+    proxy = await RoundRobinProxy.listen(Number(new URL(publicUrl).port), [
+      a.url,
+      b.url,
+    ]);
     const authUrl = `${publicUrl}/api/auth/keycloak-oidc`;
 
     // /start lands on A, the callback on B
@@ -86,24 +101,38 @@ describe('example backend processes on one Redis', () => {
     for (let i = 0; i < 4; i++) {
       const res = await refresh(browser, authUrl);
       expect(res.status).toBe(200);
-      expect((await res.json()).backstageIdentity.identity.userEntityRef).toBe('user:default/alice');
+      expect((await res.json()).backstageIdentity.identity.userEntityRef).toBe(
+        'user:default/alice',
+      );
     }
     expect(new Set(proxy.hits)).toEqual(new Set([a.url, b.url]));
 
     // both replicas go away; a new process serves the same cookie
     await Promise.all([a.stop(), b.stop()]);
     const c = await startBackend();
-    const afterRestart = await refresh(browser, `${c.url}/api/auth/keycloak-oidc`);
+    const afterRestart = await refresh(
+      browser,
+      `${c.url}/api/auth/keycloak-oidc`,
+    );
     expect(afterRestart.status).toBe(200);
-    expect((await afterRestart.json()).backstageIdentity.identity.userEntityRef).toBe('user:default/alice');
-    expect(await browser.cookieValue(`${c.url}/api/auth/keycloak-oidc/refresh`, 'keycloak-oidc-refresh-token')).toBe(handle);
+    expect(
+      (await afterRestart.json()).backstageIdentity.identity.userEntityRef,
+    ).toBe('user:default/alice');
+    expect(
+      await browser.cookieValue(
+        `${c.url}/api/auth/keycloak-oidc/refresh`,
+        'keycloak-oidc-refresh-token',
+      ),
+    ).toBe(handle);
 
     // Keycloak restarts and loses the session
     await idp.restart();
     const logOffset = c.output().length;
     const ended = await refresh(browser, `${c.url}/api/auth/keycloak-oidc`);
     expect(ended.status).toBe(401);
-    expect(ended.headers.getSetCookie().join()).toMatch(/keycloak-oidc-refresh-token=;/);
+    expect(ended.headers.getSetCookie().join()).toMatch(
+      /keycloak-oidc-refresh-token=;/,
+    );
     // exactly one warning for this refresh, and it names user and reason
     const warnings = c
       .output()

@@ -37,7 +37,10 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
     idp = await DevIdp.start();
     redisServer = await RedisServer.start();
     redis = redisServer.client();
-    backend = await startKeycloakTestBackend({ issuer: idp.issuer, redisUrl: redisServer.url });
+    backend = await startKeycloakTestBackend({
+      issuer: idp.issuer,
+      redisUrl: redisServer.url,
+    });
     victim = new Browser();
     await signIn(victim, backend.authUrl, 'alice');
     victimKeys = await redis.keys('test:session:{*');
@@ -45,7 +48,9 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
 
   /** The healthy session is still there and still works. */
   async function expectVictimUntouched() {
-    expect(await redis.keys('test:session:{*')).toEqual(expect.arrayContaining(victimKeys));
+    expect(await redis.keys('test:session:{*')).toEqual(
+      expect.arrayContaining(victimKeys),
+    );
     expect((await refresh(victim, backend.authUrl)).status).toBe(200);
   }
 
@@ -61,25 +66,39 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
     ['truncated', () => randomBytes(32).toString('base64url').slice(0, 30)],
     ['too long', () => randomBytes(64).toString('base64url')],
     ['percent-encoded junk', '%00%ff%fe'],
-  ])('a %s refresh cookie gets 401 "malformed" and is cleared', async (_, value) => {
-    const res = await refreshWithCookie(typeof value === 'function' ? value() : value);
-    expect(res.status).toBe(401);
-    const body = await res.json();
-    expect(body.error.message).toBe('Session cookie is malformed; sign in again');
-    expect(body.error.stack).toBeUndefined();
-    expect(res.headers.getSetCookie().join()).toMatch(/keycloak-oidc-refresh-token=;/);
-    await expectVictimUntouched();
-  });
+  ])(
+    'a %s refresh cookie gets 401 "malformed" and is cleared',
+    async (_, value) => {
+      const res = await refreshWithCookie(
+        typeof value === 'function' ? value() : value,
+      );
+      expect(res.status).toBe(401);
+      const body = await res.json();
+      expect(body.error.message).toBe(
+        'Session cookie is malformed; sign in again',
+      );
+      expect(body.error.stack).toBeUndefined();
+      expect(res.headers.getSetCookie().join()).toMatch(
+        /keycloak-oidc-refresh-token=;/,
+      );
+      await expectVictimUntouched();
+    },
+  );
 
   it('a forged (well-formed, unknown) handle gets 401 "not found"', async () => {
     const res = await refreshWithCookie(randomBytes(32).toString('base64url'));
     expect(res.status).toBe(401);
-    expect((await res.json()).error.message).toBe('Session not found or expired; sign in again');
+    expect((await res.json()).error.message).toBe(
+      'Session not found or expired; sign in again',
+    );
     await expectVictimUntouched();
   });
 
   it('a truncated copy of a real handle does not reach the real session', async () => {
-    const real = (await victim.cookieValue(`${backend.authUrl}/refresh`, 'keycloak-oidc-refresh-token'))!;
+    const real = (await victim.cookieValue(
+      `${backend.authUrl}/refresh`,
+      'keycloak-oidc-refresh-token',
+    ))!;
     const res = await refreshWithCookie(real.slice(0, -1));
     expect(res.status).toBe(401);
     await expectVictimUntouched();
@@ -97,16 +116,26 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
   it('a refresh without X-Requested-With gets 401 naming the header', async () => {
     const res = await refresh(victim, backend.authUrl, {});
     expect(res.status).toBe(401);
-    expect((await res.json()).error.message).toBe('Invalid X-Requested-With header');
+    expect((await res.json()).error.message).toBe(
+      'Invalid X-Requested-With header',
+    );
     await expectVictimUntouched();
   });
 
   it('a replayed callback state gets 400 "already used"', async () => {
     const browser = new Browser();
-    const callbackUrl = await loginUntilCallback(browser, backend.authUrl, 'bob');
+    const callbackUrl = await loginUntilCallback(
+      browser,
+      backend.authUrl,
+      'bob',
+    );
     const first = await completeCallback(browser, callbackUrl, backend.authUrl);
     expect(first.status).toBe(302);
-    const replay = await completeCallback(browser, callbackUrl, backend.authUrl);
+    const replay = await completeCallback(
+      browser,
+      callbackUrl,
+      backend.authUrl,
+    );
     expect(replay.status).toBe(400);
     expect((await replay.json()).error.message).toBe(
       'Unknown, expired or already used sign-in state; start the sign-in again',
@@ -116,19 +145,33 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
 
   it('a callback without the nonce cookie gets 403 naming the cookie', async () => {
     const browser = new Browser();
-    const callbackUrl = await loginUntilCallback(browser, backend.authUrl, 'bob');
-    const res = await completeCallback(new Browser(), callbackUrl, backend.authUrl);
+    const callbackUrl = await loginUntilCallback(
+      browser,
+      backend.authUrl,
+      'bob',
+    );
+    const res = await completeCallback(
+      new Browser(),
+      callbackUrl,
+      backend.authUrl,
+    );
     expect(res.status).toBe(403);
-    expect((await res.json()).error.message).toMatch(/without the keycloak-oidc-nonce cookie/);
+    expect((await res.json()).error.message).toMatch(
+      /without the keycloak-oidc-nonce cookie/,
+    );
     await expectVictimUntouched();
   });
 
   it('a callback with a missing or garbage state gets a 4xx', async () => {
     const noState = await fetch(`${backend.authUrl}/handler/frame?code=abc`);
     expect(noState.status).toBe(400);
-    const garbage = await fetch(`${backend.authUrl}/handler/frame?code=abc&state=zz-not-hex`);
+    const garbage = await fetch(
+      `${backend.authUrl}/handler/frame?code=abc&state=zz-not-hex`,
+    );
     expect(garbage.status).toBe(403);
-    expect((await garbage.json()).error.message).toMatch(/OAuth state is invalid/);
+    expect((await garbage.json()).error.message).toMatch(
+      /OAuth state is invalid/,
+    );
     await expectVictimUntouched();
   });
 });

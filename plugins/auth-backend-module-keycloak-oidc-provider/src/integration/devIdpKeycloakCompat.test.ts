@@ -27,7 +27,10 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
   const token = (params: Record<string, string>) =>
     fetch(`${idp.issuer}/protocol/openid-connect/token`, {
       method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: basic,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams(params),
     });
 
@@ -101,7 +104,9 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
       refresh_expires_in: expect.any(Number),
     });
     expect(tokens.refresh_expires_in).toBeGreaterThan(1790);
-    const claims = JSON.parse(Buffer.from(tokens.id_token.split('.')[1], 'base64url').toString());
+    const claims = JSON.parse(
+      Buffer.from(tokens.id_token.split('.')[1], 'base64url').toString(),
+    );
     expect(claims).toMatchObject({
       sub: '5b0d5c52-3a2e-4f4c-9c1e-0a11ce000001',
       preferred_username: 'alice',
@@ -109,32 +114,54 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
       sid: expect.any(String),
     });
 
-    const rotated = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
+    const rotated = await token({
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    });
     expect(rotated.status).toBe(200);
     const next = await rotated.json();
     expect(next.refresh_token).not.toBe(tokens.refresh_token);
 
-    const reuse = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
+    const reuse = await token({
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    });
     expect(reuse.status).toBe(400);
     expect(await reuse.json()).toEqual({
       error: 'invalid_grant',
       error_description: 'Maximum allowed refresh token reuse exceeded',
     });
 
-    const unknown = await token({ grant_type: 'refresh_token', refresh_token: 'x'.repeat(43) });
-    expect(await unknown.json()).toEqual({ error: 'invalid_grant', error_description: 'Session not active' });
+    const unknown = await token({
+      grant_type: 'refresh_token',
+      refresh_token: 'x'.repeat(43),
+    });
+    expect(await unknown.json()).toEqual({
+      error: 'invalid_grant',
+      error_description: 'Session not active',
+    });
   });
 
   it('loses sessions but keeps its signing key across a restart', async () => {
     const tokens = await signInTokens('bob');
-    const jwksBefore = await (await fetch(`${idp.issuer}/protocol/openid-connect/certs`)).json();
+    const jwksBefore = await (
+      await fetch(`${idp.issuer}/protocol/openid-connect/certs`)
+    ).json();
 
     await idp.restart();
 
-    const res = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
+    const res = await token({
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: 'invalid_grant', error_description: 'Session not active' });
-    const jwksAfter = await (await fetch(`${idp.issuer}/protocol/openid-connect/certs`)).json();
+    expect(await res.json()).toEqual({
+      error: 'invalid_grant',
+      error_description: 'Session not active',
+    });
+    const jwksAfter = await (
+      await fetch(`${idp.issuer}/protocol/openid-connect/certs`)
+    ).json();
     expect(jwksAfter.keys[0].kid).toBe(jwksBefore.keys[0].kid);
   });
 

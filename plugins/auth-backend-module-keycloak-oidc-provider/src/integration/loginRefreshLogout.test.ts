@@ -23,138 +23,159 @@ async function dumpRedis(redis: Redis) {
   const dump: Record<string, unknown> = {};
   for (const key of keys) {
     const type = await redis.type(key);
-    dump[key] = type === 'hash' ? await redis.hgetall(key) : await redis.get(key);
+    dump[key] =
+      type === 'hash' ? await redis.hgetall(key) : await redis.get(key);
   }
   return { keys, dump };
 }
 
-describe.each(['redis', 'memory'] as const)('login, refresh and logout (%s store)', store => {
-  let idp: DevIdp;
-  let redisServer: RedisServer | undefined;
-  let backend: KeycloakTestBackend;
+describe.each(['redis', 'memory'] as const)(
+  'login, refresh and logout (%s store)',
+  store => {
+    let idp: DevIdp;
+    let redisServer: RedisServer | undefined;
+    let backend: KeycloakTestBackend;
 
-  beforeAll(async () => {
-    idp = await DevIdp.start();
-    redisServer = store === 'redis' ? await RedisServer.start() : undefined;
-    backend = await startKeycloakTestBackend({
-      issuer: idp.issuer,
-      redisUrl: redisServer?.url,
+    beforeAll(async () => {
+      idp = await DevIdp.start();
+      redisServer = store === 'redis' ? await RedisServer.start() : undefined;
+      backend = await startKeycloakTestBackend({
+        issuer: idp.issuer,
+        redisUrl: redisServer?.url,
+      });
     });
-  });
 
-  afterAll(async () => {
-    await backend?.stop();
-    await redisServer?.dispose();
-    await idp?.stop();
-  });
-
-  it('signs in through the IdP login page and refreshes to a Backstage identity', async () => {
-    const browser = new Browser();
-    const handle = await signIn(browser, backend.authUrl, 'alice');
-    expect(handle).toMatch(/^[A-Za-z0-9_-]{43}$/);
-
-    const res = await refresh(browser, backend.authUrl);
-    expect(res.status).toBe(200);
-    const body = await res.json();
-    expect(body.backstageIdentity.identity).toMatchObject({
-      type: 'user',
-      userEntityRef: 'user:default/alice',
+    afterAll(async () => {
+      await backend?.stop();
+      await redisServer?.dispose();
+      await idp?.stop();
     });
-    expect(body.profile).toMatchObject({ email: 'alice@example.com', displayName: 'Alice Adams' });
-    expect(body.providerInfo.accessToken).toEqual(expect.any(String));
-    expect(body.providerInfo.idToken).toEqual(expect.any(String));
-    expect(body.providerInfo.expiresInSeconds).toBeGreaterThan(0);
-    // the handle does not change on refresh, so no new cookie is set
-    expect(res.headers.getSetCookie()).toEqual([]);
-    expect(await idp.stats()).toMatchObject({ codeGrants: 1, refreshGrants: 1 });
 
-    // Keycloak rotated the refresh token; the stored one is the new one
-    expect((await refresh(browser, backend.authUrl)).status).toBe(200);
-    expect(await idp.stats()).toMatchObject({ refreshGrants: 2, refreshErrors: 0 });
-  });
+    it('signs in through the IdP login page and refreshes to a Backstage identity', async () => {
+      const browser = new Browser();
+      const handle = await signIn(browser, backend.authUrl, 'alice');
+      expect(handle).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
-  it('keeps only an opaque handle in the cookie', async () => {
-    const browser = new Browser();
-    const handle = await signIn(browser, backend.authUrl, 'bob');
-    const res = await refresh(browser, backend.authUrl);
-    expect(res.status).toBe(200);
-    const { providerInfo } = await res.json();
-    const tokens = tokenSubstrings({
-      access_token: providerInfo.accessToken,
-      id_token: providerInfo.idToken,
+      const res = await refresh(browser, backend.authUrl);
+      expect(res.status).toBe(200);
+      const body = await res.json();
+      expect(body.backstageIdentity.identity).toMatchObject({
+        type: 'user',
+        userEntityRef: 'user:default/alice',
+      });
+      expect(body.profile).toMatchObject({
+        email: 'alice@example.com',
+        displayName: 'Alice Adams',
+      });
+      expect(body.providerInfo.accessToken).toEqual(expect.any(String));
+      expect(body.providerInfo.idToken).toEqual(expect.any(String));
+      expect(body.providerInfo.expiresInSeconds).toBeGreaterThan(0);
+      // the handle does not change on refresh, so no new cookie is set
+      expect(res.headers.getSetCookie()).toEqual([]);
+      expect(await idp.stats()).toMatchObject({
+        codeGrants: 1,
+        refreshGrants: 1,
+      });
+
+      // Keycloak rotated the refresh token; the stored one is the new one
+      expect((await refresh(browser, backend.authUrl)).status).toBe(200);
+      expect(await idp.stats()).toMatchObject({
+        refreshGrants: 2,
+        refreshErrors: 0,
+      });
     });
-    const cookies = await browser.allCookieValues();
-    expect(cookies).toContain(handle);
-    for (const value of cookies) {
-      for (const token of tokens) {
-        expect(value).not.toContain(token);
+
+    it('keeps only an opaque handle in the cookie', async () => {
+      const browser = new Browser();
+      const handle = await signIn(browser, backend.authUrl, 'bob');
+      const res = await refresh(browser, backend.authUrl);
+      expect(res.status).toBe(200);
+      const { providerInfo } = await res.json();
+      const tokens = tokenSubstrings({
+        access_token: providerInfo.accessToken,
+        id_token: providerInfo.idToken,
+      });
+      const cookies = await browser.allCookieValues();
+      expect(cookies).toContain(handle);
+      for (const value of cookies) {
+        for (const token of tokens) {
+          expect(value).not.toContain(token);
+        }
       }
-    }
-  });
-
-  it('logs out: deletes the session, clears the cookie, returns the end-session URL', async () => {
-    const browser = new Browser();
-    const handle = await signIn(browser, backend.authUrl, 'alice');
-
-    const res = await logout(browser, backend.authUrl);
-    expect(res.status).toBe(200);
-    const { logoutUrl } = await res.json();
-    const url = new URL(logoutUrl);
-    expect(url.origin + url.pathname).toBe(
-      `${idp.issuer}/protocol/openid-connect/logout`,
-    );
-    expect(url.searchParams.get('id_token_hint')).toEqual(expect.any(String));
-    expect(url.searchParams.get('client_id')).toBe('backstage');
-    expect(url.searchParams.get('post_logout_redirect_uri')).toBe(
-      'http://localhost:3000',
-    );
-    expect(res.headers.getSetCookie().join()).toMatch(
-      /keycloak-oidc-refresh-token=;.*Path=\/api\/auth\/keycloak-oidc/,
-    );
-
-    // following the end-session URL signs out at the IdP and comes back
-    const endSession = await browser.follow(logoutUrl, {
-      stopAt: next => next.origin === 'http://localhost:3000',
     });
-    expect(endSession.res.status).toBe(200); // the self-submitting form
-    const form = await endSession.res.text();
-    const action = /action="([^"]+)"/.exec(form)![1];
-    const fields = Object.fromEntries(
-      [...form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map(m => [m[1], m[2]]),
-    );
-    const back = await browser.follow(new URL(action, logoutUrl).href, {
-      init: {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ ...fields, logout: 'yes' }),
-      },
-      stopAt: next => next.origin === 'http://localhost:3000',
-    });
-    expect(back.url).toBe('http://localhost:3000/');
 
-    // the session is gone server-side: the old handle no longer refreshes
-    const replay = await fetch(`${backend.authUrl}/refresh?env=development`, {
-      headers: {
-        'X-Requested-With': 'XMLHttpRequest',
-        cookie: `keycloak-oidc-refresh-token=${handle}`,
-      },
-    });
-    expect(replay.status).toBe(401);
-    expect((await replay.json()).error.message).toBe('Session not found or expired; sign in again');
-    expect(replay.headers.getSetCookie().join()).toMatch(/keycloak-oidc-refresh-token=;/);
-  });
+    it('logs out: deletes the session, clears the cookie, returns the end-session URL', async () => {
+      const browser = new Browser();
+      const handle = await signIn(browser, backend.authUrl, 'alice');
 
-  it('never logs a token or a session handle', async () => {
-    const browser = new Browser();
-    const handle = await signIn(browser, backend.authUrl, 'alice');
-    const res = await refresh(browser, backend.authUrl);
-    const { providerInfo } = await res.json();
-    const logs = backend.logger.dump();
-    expect(logs).not.toContain(handle);
-    expect(logs).not.toContain(providerInfo.accessToken);
-    expect(logs).not.toContain(providerInfo.idToken);
-  });
-});
+      const res = await logout(browser, backend.authUrl);
+      expect(res.status).toBe(200);
+      const { logoutUrl } = await res.json();
+      const url = new URL(logoutUrl);
+      expect(url.origin + url.pathname).toBe(
+        `${idp.issuer}/protocol/openid-connect/logout`,
+      );
+      expect(url.searchParams.get('id_token_hint')).toEqual(expect.any(String));
+      expect(url.searchParams.get('client_id')).toBe('backstage');
+      expect(url.searchParams.get('post_logout_redirect_uri')).toBe(
+        'http://localhost:3000',
+      );
+      expect(res.headers.getSetCookie().join()).toMatch(
+        /keycloak-oidc-refresh-token=;.*Path=\/api\/auth\/keycloak-oidc/,
+      );
+
+      // following the end-session URL signs out at the IdP and comes back
+      const endSession = await browser.follow(logoutUrl, {
+        stopAt: next => next.origin === 'http://localhost:3000',
+      });
+      expect(endSession.res.status).toBe(200); // the self-submitting form
+      const form = await endSession.res.text();
+      const action = /action="([^"]+)"/.exec(form)![1];
+      const fields = Object.fromEntries(
+        [
+          ...form.matchAll(
+            /<input type="hidden" name="([^"]+)" value="([^"]*)"/g,
+          ),
+        ].map(m => [m[1], m[2]]),
+      );
+      const back = await browser.follow(new URL(action, logoutUrl).href, {
+        init: {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ ...fields, logout: 'yes' }),
+        },
+        stopAt: next => next.origin === 'http://localhost:3000',
+      });
+      expect(back.url).toBe('http://localhost:3000/');
+
+      // the session is gone server-side: the old handle no longer refreshes
+      const replay = await fetch(`${backend.authUrl}/refresh?env=development`, {
+        headers: {
+          'X-Requested-With': 'XMLHttpRequest',
+          cookie: `keycloak-oidc-refresh-token=${handle}`,
+        },
+      });
+      expect(replay.status).toBe(401);
+      expect((await replay.json()).error.message).toBe(
+        'Session not found or expired; sign in again',
+      );
+      expect(replay.headers.getSetCookie().join()).toMatch(
+        /keycloak-oidc-refresh-token=;/,
+      );
+    });
+
+    it('never logs a token or a session handle', async () => {
+      const browser = new Browser();
+      const handle = await signIn(browser, backend.authUrl, 'alice');
+      const res = await refresh(browser, backend.authUrl);
+      const { providerInfo } = await res.json();
+      const logs = backend.logger.dump();
+      expect(logs).not.toContain(handle);
+      expect(logs).not.toContain(providerInfo.accessToken);
+      expect(logs).not.toContain(providerInfo.idToken);
+    });
+  },
+);
 
 describe('what Redis holds', () => {
   let idp: DevIdp;
@@ -166,7 +187,10 @@ describe('what Redis holds', () => {
     idp = await DevIdp.start();
     redisServer = await RedisServer.start();
     redis = redisServer.client();
-    backend = await startKeycloakTestBackend({ issuer: idp.issuer, redisUrl: redisServer.url });
+    backend = await startKeycloakTestBackend({
+      issuer: idp.issuer,
+      redisUrl: redisServer.url,
+    });
   });
 
   afterAll(async () => {
@@ -228,7 +252,9 @@ describe('what Redis holds', () => {
     expect(authorizeUrl.searchParams.get('prompt')).toBeNull();
     const tx = JSON.parse((await redis.get(logins[0]))!);
     expect(authorizeUrl.searchParams.get('nonce')).toBe(tx.nonce);
-    expect(authorizeUrl.searchParams.get('code_challenge')).not.toBe(tx.codeVerifier);
+    expect(authorizeUrl.searchParams.get('code_challenge')).not.toBe(
+      tx.codeVerifier,
+    );
     await redis.del(logins[0]);
   });
 });

@@ -49,7 +49,7 @@ describe('restarts and replicas (real Redis, real dev IdP)', () => {
   });
 
   const moduleClients = async () =>
-    (await redis.client('LIST') as string)
+    ((await redis.client('LIST')) as string)
       .split('\n')
       .filter(line => line.includes('name=backstage-keycloak-sessions')).length;
 
@@ -69,7 +69,12 @@ describe('restarts and replicas (real Redis, real dev IdP)', () => {
     expect((await res.json()).backstageIdentity.identity.userEntityRef).toBe(
       'user:default/alice',
     );
-    expect(await browser.cookieValue(`${second.authUrl}/refresh`, 'keycloak-oidc-refresh-token')).toBe(handle);
+    expect(
+      await browser.cookieValue(
+        `${second.authUrl}/refresh`,
+        'keycloak-oidc-refresh-token',
+      ),
+    ).toBe(handle);
   });
 
   it('replicas behind one public URL share sessions and logins', async () => {
@@ -82,7 +87,9 @@ describe('restarts and replicas (real Redis, real dev IdP)', () => {
     await signIn(browser, a.authUrl, 'bob');
     const onB = await refresh(browser, b.authUrl);
     expect(onB.status).toBe(200);
-    expect((await onB.json()).backstageIdentity.identity.userEntityRef).toBe('user:default/bob');
+    expect((await onB.json()).backstageIdentity.identity.userEntityRef).toBe(
+      'user:default/bob',
+    );
 
     // a login started on A completes on B
     const other = new Browser();
@@ -109,14 +116,21 @@ describe('restarts and replicas (real Redis, real dev IdP)', () => {
     const res = await refresh(browser, app.authUrl);
     expect(res.status).toBe(401);
     const body = await res.json();
-    expect(body.error.message).toBe('Keycloak session ended (Session not active); sign in again');
+    expect(body.error.message).toBe(
+      'Keycloak session ended (Session not active); sign in again',
+    );
     expect(body.error.stack).toBeUndefined();
     const cleared = res.headers.getSetCookie().join('\n');
     expect(cleared).toMatch(/keycloak-oidc-refresh-token=;/);
     expect(cleared).toMatch(/Path=\/api\/auth\/keycloak-oidc/);
     expect(cleared).toMatch(/HttpOnly/);
     expect(cleared).toMatch(/SameSite=Lax/);
-    expect(await browser.cookieValue(`${app.authUrl}/refresh`, 'keycloak-oidc-refresh-token')).toBeUndefined();
+    expect(
+      await browser.cookieValue(
+        `${app.authUrl}/refresh`,
+        'keycloak-oidc-refresh-token',
+      ),
+    ).toBeUndefined();
     expect((await sessionKeys(redis)).length).toBe(before.length - 1);
 
     const warnings = app.logger.lines.filter(l => l.level === 'warn');
@@ -142,7 +156,9 @@ describe('restarts and replicas (real Redis, real dev IdP)', () => {
     const elapsedMs = Date.now() - startedAt;
     expect(res.status).toBe(503);
     const body = await res.json();
-    expect(body.error.message).toMatch(/^Session store \(Redis\) unavailable while reading the session/);
+    expect(body.error.message).toMatch(
+      /^Session store \(Redis\) unavailable while reading the session/,
+    );
     expect(res.headers.getSetCookie()).toEqual([]);
     // fails fast instead of queueing until Redis is back
     expect(elapsedMs).toBeLessThan(10_000);
@@ -167,7 +183,9 @@ describe('restarts and replicas (real Redis, real dev IdP)', () => {
     try {
       const res = await refresh(browser, app.authUrl);
       expect(res.status).toBe(503);
-      expect((await res.json()).error.message).toMatch(/^Keycloak token endpoint failed during refresh/);
+      expect((await res.json()).error.message).toMatch(
+        /^Keycloak token endpoint failed during refresh/,
+      );
       expect(res.headers.getSetCookie()).toEqual([]);
       expect(await sessionKeys(redis)).toEqual(expect.arrayContaining(before));
       expect(app.logger.lines.filter(l => l.level === 'warn')).toEqual([]);

@@ -35,29 +35,44 @@ describe.each([
     await redisServer?.dispose();
   });
 
-  async function login(user: DevUserName, dangerouslyAllowSignInWithoutUserInCatalog?: boolean) {
+  async function login(
+    user: DevUserName,
+    dangerouslyAllowSignInWithoutUserInCatalog?: boolean,
+  ) {
     const backend = await startKeycloakTestBackend({
       issuer: idp.issuer,
       redisUrl: redisServer.url,
       users: ['alice', 'bob'],
       resolver: {
         resolver,
-        ...(dangerouslyAllowSignInWithoutUserInCatalog && { dangerouslyAllowSignInWithoutUserInCatalog }),
+        ...(dangerouslyAllowSignInWithoutUserInCatalog && {
+          dangerouslyAllowSignInWithoutUserInCatalog,
+        }),
       },
     });
     const redis = redisServer.client();
     try {
       await redis.flushall();
       const browser = new Browser();
-      const callbackUrl = await loginUntilCallback(browser, backend.authUrl, user);
-      const callback = await completeCallback(browser, callbackUrl, backend.authUrl);
+      const callbackUrl = await loginUntilCallback(
+        browser,
+        backend.authUrl,
+        user,
+      );
+      const callback = await completeCallback(
+        browser,
+        callbackUrl,
+        backend.authUrl,
+      );
       const location = callback.headers.get('location') ?? '';
       const res = await refresh(browser, backend.authUrl);
       return {
         location,
         status: res.status,
         sessions: (await redis.keys('test:session:{*')).length,
-        entityRef: res.ok ? (await res.json()).backstageIdentity.identity.userEntityRef : undefined,
+        entityRef: res.ok
+          ? (await res.json()).backstageIdentity.identity.userEntityRef
+          : undefined,
       };
     } finally {
       redis.disconnect();
@@ -76,7 +91,9 @@ describe.each([
 
   it('refuses a user missing from the catalog', async () => {
     const result = await login('carol');
-    expect(result.location).toMatch(/^http:\/\/localhost:3000\/signed-in\?error=/);
+    expect(result.location).toMatch(
+      /^http:\/\/localhost:3000\/signed-in\?error=/,
+    );
     expect(result.status).toBe(401);
     // the login's token set is not left behind in Redis
     expect(result.sessions).toBe(0);

@@ -1,7 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import { KeycloakUnavailableError } from '../errors';
 import { freePort } from '../__testUtils__/freePort';
-import { KeycloakInvalidGrantError, KeycloakOidcClient } from './KeycloakOidcClient';
+import {
+  KeycloakInvalidGrantError,
+  KeycloakOidcClient,
+} from './KeycloakOidcClient';
 
 /**
  * How the client classifies Keycloak's answers to a refresh, against a
@@ -30,7 +33,9 @@ describe('KeycloakOidcClient.refresh', () => {
       }
       tokenResponse(res);
     });
-    await new Promise<void>(resolve => server.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>(resolve =>
+      server.listen(port, '127.0.0.1', resolve),
+    );
   });
 
   afterAll(() => {
@@ -48,34 +53,60 @@ describe('KeycloakOidcClient.refresh', () => {
       timeoutMs: 1000,
     });
 
-  const json = (status: number, body: object) => (res: import('node:http').ServerResponse) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
+  const json =
+    (status: number, body: object) =>
+    (res: import('node:http').ServerResponse) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
 
   it("turns invalid_grant into KeycloakInvalidGrantError with Keycloak's description", async () => {
-    tokenResponse = json(400, { error: 'invalid_grant', error_description: 'Token is not active' });
-    const error = await client().refresh('rt').catch(e => e);
+    tokenResponse = json(400, {
+      error: 'invalid_grant',
+      error_description: 'Token is not active',
+    });
+    const error = await client()
+      .refresh('rt')
+      .catch(e => e);
     expect(error).toBeInstanceOf(KeycloakInvalidGrantError);
     expect(error.description).toBe('Token is not active');
     expect(error.message).not.toContain('rt');
   });
 
   it.each([
-    ['a 502 HTML page', (res: import('node:http').ServerResponse) => {
-      res.writeHead(502, { 'content-type': 'text/html' });
-      res.end('<html>Bad Gateway</html>');
-    }, /HTTP 502/],
-    ['a 503 JSON error', json(503, { error: 'temporarily_unavailable' }), /HTTP 503/],
-    ['invalid_client (a configuration problem, not the session)', json(401, { error: 'invalid_client' }), /invalid_client/],
+    [
+      'a 502 HTML page',
+      (res: import('node:http').ServerResponse) => {
+        res.writeHead(502, { 'content-type': 'text/html' });
+        res.end('<html>Bad Gateway</html>');
+      },
+      /HTTP 502/,
+    ],
+    [
+      'a 503 JSON error',
+      json(503, { error: 'temporarily_unavailable' }),
+      /HTTP 503/,
+    ],
+    [
+      'invalid_client (a configuration problem, not the session)',
+      json(401, { error: 'invalid_client' }),
+      /invalid_client/,
+    ],
     ['no answer within the timeout', () => {}, /timed out/],
-  ])('keeps the session on %s: KeycloakUnavailableError', async (_, respond, reason) => {
-    tokenResponse = respond;
-    const error = await client().refresh('rt').catch(e => e);
-    expect(error).toBeInstanceOf(KeycloakUnavailableError);
-    expect(error.message).toMatch(/^Keycloak token endpoint failed during refresh: /);
-    expect(error.message).toMatch(reason);
-  });
+  ])(
+    'keeps the session on %s: KeycloakUnavailableError',
+    async (_, respond, reason) => {
+      tokenResponse = respond;
+      const error = await client()
+        .refresh('rt')
+        .catch(e => e);
+      expect(error).toBeInstanceOf(KeycloakUnavailableError);
+      expect(error.message).toMatch(
+        /^Keycloak token endpoint failed during refresh: /,
+      );
+      expect(error.message).toMatch(reason);
+    },
+  );
 
   it('reports an unreachable Keycloak at discovery, and retries discovery later', async () => {
     const closedPort = await freePort();
@@ -90,11 +121,18 @@ describe('KeycloakOidcClient.refresh', () => {
     const error = await unreachable.refresh('rt').catch(e => e);
     expect(error).toBeInstanceOf(KeycloakUnavailableError);
     expect(error.message).toMatch(
-      new RegExp(`^Keycloak discovery at http://127.0.0.1:${closedPort}/realms/test failed: .*ECONNREFUSED`),
+      new RegExp(
+        `^Keycloak discovery at http://127.0.0.1:${closedPort}/realms/test failed: .*ECONNREFUSED`,
+      ),
     );
 
-    tokenResponse = json(400, { error: 'invalid_grant', error_description: 'Session not active' });
+    tokenResponse = json(400, {
+      error: 'invalid_grant',
+      error_description: 'Session not active',
+    });
     const recovered = client();
-    await expect(recovered.refresh('rt')).rejects.toBeInstanceOf(KeycloakInvalidGrantError);
+    await expect(recovered.refresh('rt')).rejects.toBeInstanceOf(
+      KeycloakInvalidGrantError,
+    );
   });
 });

@@ -8,7 +8,9 @@ import type { LoginTransaction } from '../session/types';
 export class KeycloakInvalidGrantError extends Error {
   readonly description: string;
   constructor(description: string) {
-    super(`Keycloak rejected the refresh token: invalid_grant (${description})`);
+    super(
+      `Keycloak rejected the refresh token: invalid_grant (${description})`,
+    );
     this.name = 'KeycloakInvalidGrantError';
     this.description = description;
   }
@@ -27,7 +29,9 @@ function describe(error: unknown): string {
   let current: unknown = error;
   for (let depth = 0; current && depth < 4; depth++) {
     if (current instanceof oidc.ResponseBodyError) {
-      const detail = current.error_description ? ` (${current.error_description})` : '';
+      const detail = current.error_description
+        ? ` (${current.error_description})`
+        : '';
       parts.push(`${current.error}${detail}, HTTP ${current.status}`);
       break;
     }

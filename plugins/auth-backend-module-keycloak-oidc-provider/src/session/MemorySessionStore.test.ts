@@ -1,4 +1,7 @@
 import { MemorySessionStore } from './MemorySessionStore';
 import { describeSessionStoreContract } from './sessionStoreContract';
 
-describeSessionStoreContract('MemorySessionStore', async () => new MemorySessionStore());
+describeSessionStoreContract(
+  'MemorySessionStore',
+  async () => new MemorySessionStore(),
+);

@@ -3,7 +3,10 @@ import { RedisServer } from '../__testUtils__/RedisServer';
 import { createRedisClient } from './createRedisClient';
 import { RedisSessionStore } from './RedisSessionStore';
 import { createSessionHandle, sessionKeyId } from './sessionHandle';
-import { describeSessionStoreContract, sampleRecord } from './sessionStoreContract';
+import {
+  describeSessionStoreContract,
+  sampleRecord,
+} from './sessionStoreContract';
 import { SessionStoreUnavailableError } from '../errors';
 
 let server: RedisServer;
@@ -54,7 +57,9 @@ describe('RedisSessionStore layout', () => {
     const handle = createSessionHandle();
     await store.createSession(handle, sampleRecord(), 60_000);
     await store.updateSession(handle, sampleRecord(), 3_600_000);
-    expect(await inspector.pttl(store.sessionKey(handle))).toBeGreaterThan(60_000);
+    expect(await inspector.pttl(store.sessionKey(handle))).toBeGreaterThan(
+      60_000,
+    );
   });
 
   it('keeps the TTL when recording the entity ref', async () => {

@@ -16,9 +16,7 @@ export function createSessionHandle(): string {
  */
 export function assertWellFormedHandle(handle: string): void {
   if (!HANDLE_PATTERN.test(handle)) {
-    throw new SessionEndedError(
-      'Session cookie is malformed; sign in again',
-    );
+    throw new SessionEndedError('Session cookie is malformed; sign in again');
   }
 }
 

@@ -2,7 +2,9 @@
 import { createSessionHandle } from './sessionHandle';
 import type { SessionRecord, SessionStore } from './types';
 
-export function sampleRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {
+export function sampleRecord(
+  overrides: Partial<SessionRecord> = {},
+): SessionRecord {
   const now = Date.now();
   return {
     sub: 'f1a2b3c4-0000-4000-8000-000000000001',
@@ -38,7 +40,11 @@ export function describeSessionStoreContract(
       await store.createSession(handle, record, 60_000);
       expect(await store.getSession(handle)).toEqual({ record });
 
-      const next = { ...record, accessToken: 'rotated', refreshedAt: record.refreshedAt + 1 };
+      const next = {
+        ...record,
+        accessToken: 'rotated',
+        refreshedAt: record.refreshedAt + 1,
+      };
       expect(await store.updateSession(handle, next, 120_000)).toBe(true);
       expect((await store.getSession(handle))?.record).toEqual(next);
 
@@ -51,7 +57,9 @@ export function describeSessionStoreContract(
       const handle = createSessionHandle();
       await store.createSession(handle, sampleRecord(), 60_000);
       await store.deleteSession(handle);
-      expect(await store.updateSession(handle, sampleRecord(), 60_000)).toBe(false);
+      expect(await store.updateSession(handle, sampleRecord(), 60_000)).toBe(
+        false,
+      );
       expect(await store.getSession(handle)).toBeUndefined();
     });
 
@@ -60,7 +68,10 @@ export function describeSessionStoreContract(
       const record = sampleRecord();
       await store.createSession(handle, record, 60_000);
       await store.setEntityRef(handle, 'user:default/alice');
-      expect(await store.getSession(handle)).toEqual({ record, entityRef: 'user:default/alice' });
+      expect(await store.getSession(handle)).toEqual({
+        record,
+        entityRef: 'user:default/alice',
+      });
       // on a missing session it writes nothing
       const gone = createSessionHandle();
       await store.setEntityRef(gone, 'user:default/alice');
