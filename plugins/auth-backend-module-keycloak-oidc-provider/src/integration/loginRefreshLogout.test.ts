@@ -236,6 +236,39 @@ describe('what Redis holds', () => {
     expect(ttl).toBeLessThanOrEqual(1800 * 1000);
   });
 
+  it('a refresh costs two Redis round trips: one read, one conditional write', async () => {
+    const commandCalls = async () => {
+      const stats = await redis.info('commandstats');
+      const calls: Record<string, number> = {};
+      for (const [, name, count] of stats.matchAll(
+        /cmdstat_(\w+):calls=(\d+)/g,
+      )) {
+        if (name !== 'info') calls[name] = Number(count);
+      }
+      return calls;
+    };
+    const browser = new Browser();
+    await signIn(browser, backend.authUrl, 'alice');
+    expect((await refresh(browser, backend.authUrl)).status).toBe(200); // loads the script
+    const before = await commandCalls();
+    expect((await refresh(browser, backend.authUrl)).status).toBe(200);
+    const after = await commandCalls();
+    const delta = Object.fromEntries(
+      Object.entries(after)
+        .map(([name, count]) => [name, count - (before[name] ?? 0)])
+        .filter(([, count]) => count !== 0),
+    );
+    // Two round trips: HGETALL, then EVALSHA of the script, which runs
+    // EXISTS, HSET and PEXPIRE inside Redis (commandstats counts those too).
+    expect(delta).toEqual({
+      hgetall: 1,
+      evalsha: 1,
+      exists: 1,
+      hset: 1,
+      pexpire: 1,
+    });
+  });
+
   it('a pending login is a short-lived key that the callback consumes', async () => {
     const browser = new Browser();
     const start = await browser.request(
