@@ -31,6 +31,42 @@ export interface Config {
         ttl?: number;
         /** Key prefix, default `backstage:session:` */
         prefix?: string;
+        /** Sentinel addresses; use instead of url/host (seed 000's keys) */
+        sentinels?: Array<{ host: string; port?: number }>;
+        /** Name of the master the sentinels monitor, e.g. `mymaster` */
+        name?: string;
+        /** ACL user for the sentinels, if they require one */
+        sentinelUsername?: string;
+        /**
+         * Password for the sentinels, if they require one
+         * @visibility secret
+         */
+        sentinelPassword?: string;
+        /** Redis Cluster seed nodes; use instead of url/host */
+        cluster?: {
+          nodes: Array<{ host: string; port?: number }>;
+        };
+        /** TLS; each of ca/cert/key is a file path or inline PEM */
+        tls?: {
+          ca?: string;
+          cert?: string;
+          /**
+           * @visibility secret
+           */
+          key?: string;
+          servername?: string;
+          /** Default true */
+          rejectUnauthorized?: boolean;
+        };
+        /** Milliseconds to establish a connection (default 5000) */
+        connectTimeout?: number;
+        /** Milliseconds before a command fails (default 2000); no command waits for a reconnect */
+        commandTimeout?: number;
+        /**
+         * `replicated`: each session write waits for one replica to
+         * acknowledge it (WAIT), so a failover loses no session. Default `none`.
+         */
+        durability?: 'none' | 'replicated';
       };
     };
     providers?: {

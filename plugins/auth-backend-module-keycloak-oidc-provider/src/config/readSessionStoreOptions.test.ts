@@ -46,6 +46,83 @@ describe('readSessionStoreOptions', () => {
     });
   });
 
+  it("reads Sentinel settings (seed 000's sentinels and name)", () => {
+    expect(
+      read({
+        redis: {
+          sentinels: [
+            { host: 'redis-sentinel', port: 26379 },
+            { host: 'other' },
+          ],
+          name: 'mymaster',
+          password: 'pw',
+          sentinelPassword: 'spw',
+          sentinelUsername: 'sentinel-user',
+          durability: 'replicated',
+        },
+      }),
+    ).toMatchObject({
+      durability: 'replicated',
+      redis: {
+        mode: 'sentinel',
+        sentinels: [
+          { host: 'redis-sentinel', port: 26379 },
+          { host: 'other', port: 6379 },
+        ],
+        name: 'mymaster',
+        password: 'pw',
+        sentinelPassword: 'spw',
+        sentinelUsername: 'sentinel-user',
+      },
+    });
+  });
+
+  it('reads Cluster nodes, timeouts and inline TLS material', () => {
+    const pem =
+      '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    expect(
+      read({
+        redis: {
+          cluster: {
+            nodes: [
+              { host: 'c1', port: 7000 },
+              { host: 'c2', port: 7001 },
+            ],
+          },
+          connectTimeout: 1000,
+          commandTimeout: 500,
+          tls: {
+            ca: pem,
+            servername: 'redis.internal',
+            rejectUnauthorized: false,
+          },
+        },
+      }),
+    ).toMatchObject({
+      durability: 'none',
+      redis: {
+        mode: 'cluster',
+        nodes: [
+          { host: 'c1', port: 7000 },
+          { host: 'c2', port: 7001 },
+        ],
+        connectTimeoutMs: 1000,
+        commandTimeoutMs: 500,
+        tls: {
+          ca: pem,
+          servername: 'redis.internal',
+          rejectUnauthorized: false,
+        },
+      },
+    });
+  });
+
+  it('verifies TLS by default for rediss:// URLs', () => {
+    expect(read({ redis: { url: 'rediss://cache:6380' } })).toMatchObject({
+      redis: { mode: 'standalone', tls: { rejectUnauthorized: true } },
+    });
+  });
+
   it('accepts numbers given as strings from environment substitution', () => {
     expect(
       read({ redis: { host: 'h', port: '6380', ttl: '60' } }),
@@ -63,7 +140,45 @@ describe('readSessionStoreOptions', () => {
     [{ store: 'redis' }, "'auth.session.redis': is required"],
     [
       { redis: { port: 6379 } },
-      "'auth.session.redis': needs either url or host",
+      "'auth.session.redis': needs one of url, host, sentinels or cluster",
+    ],
+    [
+      {
+        redis: {
+          host: 'h',
+          sentinels: [{ host: 's', port: 26379 }],
+          name: 'm',
+        },
+      },
+      "'auth.session.redis': set only one of url/host, sentinels or cluster",
+    ],
+    [
+      { redis: { sentinels: [{ host: 's', port: 26379 }] } },
+      "'auth.session.redis.name': is required with sentinels",
+    ],
+    [
+      { redis: { sentinels: [], name: 'm' } },
+      "'auth.session.redis.sentinels': needs at least one node",
+    ],
+    [
+      { redis: { cluster: { nodes: [{ host: 'a', port: 70000 }] } } },
+      "'auth.session.redis.cluster.nodes[0].port'",
+    ],
+    [
+      { redis: { cluster: { nodes: [{ host: 'a', port: 7000 }] }, db: 2 } },
+      "'auth.session.redis.db': Redis Cluster only has db 0",
+    ],
+    [
+      { redis: { host: 'h', durability: 'always' } },
+      "'auth.session.redis.durability': must be 'none' or 'replicated'",
+    ],
+    [
+      { redis: { host: 'h', commandTimeout: 0 } },
+      "'auth.session.redis.commandTimeout'",
+    ],
+    [
+      { redis: { host: 'h', tls: { ca: '/no/such/ca.pem' } } },
+      "'auth.session.redis.tls.ca': cannot read file '/no/such/ca.pem'",
     ],
     [
       { redis: { host: 'h', port: 70000 } },

@@ -1,17 +1,50 @@
 import type { Config } from '@backstage/config';
+import { readFileSync } from 'node:fs';
 
 /** @public */
-export interface RedisConnectionOptions {
-  /** `redis://` or `rediss://` URL; explicit keys below override its parts */
-  url?: string;
-  host?: string;
-  port?: number;
+export interface RedisNodeAddress {
+  host: string;
+  port: number;
+}
+
+/** TLS material, already read from files where paths were given. @public */
+export interface RedisTlsOptions {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  servername?: string;
+  rejectUnauthorized: boolean;
+}
+
+/** Which Redis deployment the module talks to. @public */
+export type RedisTopology =
+  | {
+      mode: 'standalone';
+      /** `redis://` or `rediss://` URL; explicit keys override its parts */
+      url?: string;
+      host?: string;
+      port?: number;
+      db?: number;
+    }
+  | {
+      mode: 'sentinel';
+      sentinels: RedisNodeAddress[];
+      /** the monitored master's name */
+      name: string;
+      sentinelUsername?: string;
+      sentinelPassword?: string;
+      db?: number;
+    }
+  | { mode: 'cluster'; nodes: RedisNodeAddress[] };
+
+/** @public */
+export type RedisConnectionOptions = RedisTopology & {
   username?: string;
   password?: string;
-  db?: number;
+  tls?: RedisTlsOptions;
   connectTimeoutMs: number;
   commandTimeoutMs: number;
-}
+};
 
 /** @public */
 export type SessionStoreOptions = {
@@ -21,7 +54,16 @@ export type SessionStoreOptions = {
   loginTtlSeconds: number;
 } & (
   | { store: 'memory' }
-  | { store: 'redis'; prefix: string; redis: RedisConnectionOptions }
+  | {
+      store: 'redis';
+      prefix: string;
+      redis: RedisConnectionOptions;
+      /**
+       * `replicated`: a session write returns only once at least one replica
+       * acknowledged it (WAIT), so a failover does not lose it.
+       */
+      durability: 'none' | 'replicated';
+    }
 );
 
 const DEFAULT_TTL_SECONDS = 86400;
@@ -29,6 +71,7 @@ const DEFAULT_PREFIX = 'backstage:session:';
 const LOGIN_TTL_SECONDS = 600;
 const CONNECT_TIMEOUT_MS = 5000;
 const COMMAND_TIMEOUT_MS = 2000;
+const PATH = 'auth.session.redis';
 
 class SessionConfigError extends Error {
   constructor(key: string, problem: string) {
@@ -56,6 +99,113 @@ function readInteger(
   return value;
 }
 
+function readNodes(config: Config, key: string): RedisNodeAddress[] {
+  const nodes = config.getConfigArray(key);
+  if (nodes.length === 0) {
+    throw new SessionConfigError(`${PATH}.${key}`, 'needs at least one node');
+  }
+  return nodes.map((node, i) => ({
+    host: node.getString('host'),
+    port:
+      readInteger(node, 'port', `${PATH}.${key}[${i}]`, {
+        min: 1,
+        max: 65535,
+      }) ?? 6379,
+  }));
+}
+
+/** Inline PEM is used as is; anything else is a file path. */
+function readPem(config: Config, key: string): string | undefined {
+  const value = config.getOptionalString(key);
+  if (value === undefined || value.includes('-----BEGIN')) {
+    return value;
+  }
+  try {
+    return readFileSync(value, 'utf8');
+  } catch (error) {
+    throw new SessionConfigError(
+      `${PATH}.tls.${key}`,
+      `cannot read file '${value}': ${(error as Error).message}`,
+    );
+  }
+}
+
+function readTls(redis: Config, url?: string): RedisTlsOptions | undefined {
+  const tls = redis.getOptionalConfig('tls');
+  if (!tls) {
+    return url?.startsWith('rediss://')
+      ? { rejectUnauthorized: true }
+      : undefined;
+  }
+  return {
+    ca: readPem(tls, 'ca'),
+    cert: readPem(tls, 'cert'),
+    key: readPem(tls, 'key'),
+    servername: tls.getOptionalString('servername'),
+    rejectUnauthorized: tls.getOptionalBoolean('rejectUnauthorized') ?? true,
+  };
+}
+
+function readTopology(redis: Config): RedisTopology {
+  const url = redis.getOptionalString('url');
+  const db = readInteger(redis, 'db', PATH, { min: 0, max: 1024 });
+  const kinds = [
+    url !== undefined || redis.has('host') ? 'url/host' : undefined,
+    redis.has('sentinels') ? 'sentinels' : undefined,
+    redis.has('cluster') ? 'cluster' : undefined,
+  ].filter(Boolean);
+  if (kinds.length > 1) {
+    throw new SessionConfigError(
+      PATH,
+      `set only one of url/host, sentinels or cluster (got ${kinds.join(', ')})`,
+    );
+  }
+
+  if (redis.has('sentinels')) {
+    const name = redis.getOptionalString('name');
+    if (!name) {
+      throw new SessionConfigError(
+        `${PATH}.name`,
+        'is required with sentinels (the monitored master name, e.g. mymaster)',
+      );
+    }
+    return {
+      mode: 'sentinel',
+      sentinels: readNodes(redis, 'sentinels'),
+      name,
+      sentinelUsername: redis.getOptionalString('sentinelUsername'),
+      sentinelPassword: redis.getOptionalString('sentinelPassword'),
+      db,
+    };
+  }
+  if (redis.has('cluster')) {
+    if (db) {
+      throw new SessionConfigError(`${PATH}.db`, 'Redis Cluster only has db 0');
+    }
+    return { mode: 'cluster', nodes: readNodes(redis, 'cluster.nodes') };
+  }
+  if (url !== undefined && !/^rediss?:\/\/[^/]/.test(url)) {
+    throw new SessionConfigError(
+      `${PATH}.url`,
+      'must be a redis:// or rediss:// URL',
+    );
+  }
+  const host = redis.getOptionalString('host');
+  if (url === undefined && !host) {
+    throw new SessionConfigError(
+      PATH,
+      'needs one of url, host, sentinels or cluster',
+    );
+  }
+  return {
+    mode: 'standalone',
+    url,
+    host,
+    port: readInteger(redis, 'port', PATH, { min: 1, max: 65535 }),
+    db,
+  };
+}
+
 /**
  * Reads and validates `auth.session` once, at startup. Every problem names
  * the offending key so a misconfigured deployment fails fast and clearly.
@@ -66,9 +216,9 @@ export function readSessionStoreOptions(
   rootConfig: Config,
 ): SessionStoreOptions {
   const session = rootConfig.getOptionalConfig('auth.session');
-  const redisConfig = session?.getOptionalConfig('redis');
+  const redis = session?.getOptionalConfig('redis');
   const store =
-    session?.getOptionalString('store') ?? (redisConfig ? 'redis' : 'memory');
+    session?.getOptionalString('store') ?? (redis ? 'redis' : 'memory');
 
   if (store !== 'redis' && store !== 'memory') {
     throw new SessionConfigError(
@@ -77,55 +227,56 @@ export function readSessionStoreOptions(
     );
   }
 
-  const path = 'auth.session.redis';
   const ttlSeconds =
-    (redisConfig &&
-      readInteger(redisConfig, 'ttl', path, { min: 1, max: 31_536_000 })) ??
+    (redis && readInteger(redis, 'ttl', PATH, { min: 1, max: 31_536_000 })) ??
     DEFAULT_TTL_SECONDS;
 
   if (store === 'memory') {
     return { store, ttlSeconds, loginTtlSeconds: LOGIN_TTL_SECONDS };
   }
-  if (!redisConfig) {
+  if (!redis) {
     throw new SessionConfigError(
-      path,
-      "is required when auth.session.store is 'redis' (set url or host)",
+      PATH,
+      "is required when auth.session.store is 'redis' (set url, host, sentinels or cluster)",
     );
   }
 
-  const url = redisConfig.getOptionalString('url');
-  if (url !== undefined && !/^rediss?:\/\/[^/]/.test(url)) {
-    throw new SessionConfigError(
-      `${path}.url`,
-      'must be a redis:// or rediss:// URL',
-    );
-  }
-  const host = redisConfig.getOptionalString('host');
-  if (url === undefined && !host) {
-    throw new SessionConfigError(path, 'needs either url or host');
-  }
-  const prefix = redisConfig.getOptionalString('prefix') ?? DEFAULT_PREFIX;
+  const prefix = redis.getOptionalString('prefix') ?? DEFAULT_PREFIX;
   if (prefix.length === 0 || /[{}\s]/.test(prefix)) {
     throw new SessionConfigError(
-      `${path}.prefix`,
+      `${PATH}.prefix`,
       'must be a non-empty string without braces or whitespace',
     );
   }
+  const durability = redis.getOptionalString('durability') ?? 'none';
+  if (durability !== 'none' && durability !== 'replicated') {
+    throw new SessionConfigError(
+      `${PATH}.durability`,
+      `must be 'none' or 'replicated', got '${durability}'`,
+    );
+  }
+  const topology = readTopology(redis);
 
   return {
     store,
     ttlSeconds,
     loginTtlSeconds: LOGIN_TTL_SECONDS,
     prefix,
+    durability,
     redis: {
-      url,
-      host,
-      port: readInteger(redisConfig, 'port', path, { min: 1, max: 65535 }),
-      username: redisConfig.getOptionalString('username'),
-      password: redisConfig.getOptionalString('password'),
-      db: readInteger(redisConfig, 'db', path, { min: 0, max: 1024 }),
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      commandTimeoutMs: COMMAND_TIMEOUT_MS,
+      ...topology,
+      username: redis.getOptionalString('username'),
+      password: redis.getOptionalString('password'),
+      tls: readTls(
+        redis,
+        topology.mode === 'standalone' ? topology.url : undefined,
+      ),
+      connectTimeoutMs:
+        readInteger(redis, 'connectTimeout', PATH, { min: 1, max: 600_000 }) ??
+        CONNECT_TIMEOUT_MS,
+      commandTimeoutMs:
+        readInteger(redis, 'commandTimeout', PATH, { min: 1, max: 600_000 }) ??
+        COMMAND_TIMEOUT_MS,
     },
   };
 }

@@ -26,6 +26,7 @@ afterAll(async () => {
 
 async function newStore(prefix = 'contract:') {
   const client = createRedisClient({
+    mode: 'standalone',
     url: server.url,
     connectTimeoutMs: 2000,
     commandTimeoutMs: 1000,
@@ -72,6 +73,7 @@ describe('RedisSessionStore layout', () => {
 
   it('reports an unreachable Redis as SessionStoreUnavailableError, fast', async () => {
     const client = createRedisClient({
+      mode: 'standalone',
       host: '127.0.0.1',
       port: 1, // nothing listens here
       connectTimeoutMs: 500,

@@ -1,5 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import { SessionStoreUnavailableError } from '../errors';
+import type { RedisClient } from './createRedisClient';
 import { loginKeyId, sessionKeyId } from './sessionHandle';
 import type {
   LoginTransaction,
@@ -11,24 +12,43 @@ import type {
 const RECORD_FIELD = 'record';
 const ENTITY_REF_FIELD = 'user';
 
-// Writes into a session hash only while it still exists, so a refresh that
-// finishes after a logout cannot resurrect the session (and a key never
-// loses its TTL). ARGV[3] = new TTL in ms, or '' to keep the current one.
-const HSET_IF_EXISTS = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+// Writes one field of a session hash and its TTL atomically, so a key never
+// exists without a TTL. With ARGV[4] = '1' it writes only while the session
+// still exists, so a refresh that finishes after a logout cannot resurrect
+// it. ARGV[3] = new TTL in ms, or '' to keep the current one.
+const HSET_SESSION = `
+if ARGV[4] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1
 `;
 
-type ScriptedRedis = Redis & {
-  hsetIfExists(
-    key: string,
-    field: string,
-    value: string,
-    ttlMs: string,
-  ): Promise<number>;
+type HsetSession<R> = (
+  key: string,
+  field: string,
+  value: string,
+  ttlMs: string,
+  mustExist: '0' | '1',
+) => R;
+
+type ScriptedRedis = RedisClient & {
+  hsetSession: HsetSession<Promise<number>>;
 };
+type ScriptedPipeline = ChainableCommander & {
+  hsetSession: HsetSession<ChainableCommander>;
+};
+
+/** Run each pipeline entry's error, or its results in order. */
+function pipelineResults(results: [Error | null, unknown][] | null): unknown[] {
+  if (!results) {
+    throw new Error('transaction aborted');
+  }
+  const failed = results.find(([error]) => error);
+  if (failed) {
+    throw failed[0];
+  }
+  return results.map(([, value]) => value);
+}
 
 /**
  * Sessions and login transactions in Redis.
@@ -44,14 +64,26 @@ type ScriptedRedis = Redis & {
 export class RedisSessionStore implements SessionStore {
   readonly #redis: ScriptedRedis;
   readonly #prefix: string;
+  readonly #replicaWaitMs?: number;
 
-  constructor(options: { client: Redis; prefix: string }) {
+  /**
+   * `replicaWaitMs`: with durability `replicated`, every session write is
+   * followed, in the same round trip, by `WAIT 1 <replicaWaitMs>`; a write
+   * no replica acknowledged in time fails as unavailable (it is still on the
+   * master, so nothing is lost unless the master dies right then).
+   */
+  constructor(options: {
+    client: RedisClient;
+    prefix: string;
+    replicaWaitMs?: number;
+  }) {
     this.#prefix = options.prefix;
+    this.#replicaWaitMs = options.replicaWaitMs;
     const client = options.client as ScriptedRedis;
-    if (typeof client.hsetIfExists !== 'function') {
-      client.defineCommand('hsetIfExists', {
+    if (typeof client.hsetSession !== 'function') {
+      client.defineCommand('hsetSession', {
         numberOfKeys: 1,
-        lua: HSET_IF_EXISTS,
+        lua: HSET_SESSION,
       });
     }
     this.#redis = client;
@@ -109,18 +141,15 @@ export class RedisSessionStore implements SessionStore {
     record: SessionRecord,
     ttlMs: number,
   ): Promise<void> {
-    const key = this.sessionKey(handle);
-    await this.#run('creating the session', async () => {
-      const results = await this.#redis
-        .multi()
-        .hset(key, RECORD_FIELD, JSON.stringify(record))
-        .pexpire(key, ttlMs)
-        .exec();
-      const failed = results?.find(([error]) => error);
-      if (!results || failed) {
-        throw failed?.[0] ?? new Error('transaction aborted');
-      }
-    });
+    await this.#write('creating the session', pipeline =>
+      (pipeline as ScriptedPipeline).hsetSession(
+        this.sessionKey(handle),
+        RECORD_FIELD,
+        JSON.stringify(record),
+        String(ttlMs),
+        '0',
+      ),
+    );
   }
 
   async updateSession(
@@ -128,12 +157,13 @@ export class RedisSessionStore implements SessionStore {
     record: SessionRecord,
     ttlMs: number,
   ): Promise<boolean> {
-    const updated = await this.#run('updating the session', () =>
-      this.#redis.hsetIfExists(
+    const [updated] = await this.#write('updating the session', pipeline =>
+      (pipeline as ScriptedPipeline).hsetSession(
         this.sessionKey(handle),
         RECORD_FIELD,
         JSON.stringify(record),
         String(ttlMs),
+        '1',
       ),
     );
     return updated === 1;
@@ -141,11 +171,12 @@ export class RedisSessionStore implements SessionStore {
 
   async setEntityRef(handle: string, entityRef: string): Promise<void> {
     await this.#run('recording the session user', () =>
-      this.#redis.hsetIfExists(
+      this.#redis.hsetSession(
         this.sessionKey(handle),
         ENTITY_REF_FIELD,
         entityRef,
         '',
+        '1',
       ),
     );
   }
@@ -159,6 +190,32 @@ export class RedisSessionStore implements SessionStore {
 
   async close(): Promise<void> {
     await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+
+  /**
+   * Sends a write as one pipeline (one round trip), with `WAIT` appended
+   * when durability is `replicated`. Resolves to the write's own results.
+   */
+  async #write(
+    operation: string,
+    build: (pipeline: ChainableCommander) => ChainableCommander,
+  ): Promise<unknown[]> {
+    return this.#run(operation, async () => {
+      const pipeline = build(this.#redis.pipeline());
+      if (this.#replicaWaitMs !== undefined) {
+        pipeline.wait(1, this.#replicaWaitMs);
+      }
+      const results = pipelineResults(await pipeline.exec());
+      if (this.#replicaWaitMs !== undefined) {
+        const acknowledged = results.pop();
+        if (acknowledged === 0) {
+          throw new Error(
+            `no replica acknowledged the write within ${this.#replicaWaitMs} ms (durability: replicated)`,
+          );
+        }
+      }
+      return results;
+    });
   }
 
   async #run<T>(operation: string, fn: () => Promise<T>): Promise<T> {

@@ -5,15 +5,25 @@ import { MemorySessionStore } from './MemorySessionStore';
 import { RedisSessionStore } from './RedisSessionStore';
 import type { SessionStore } from './types';
 
+/** Where the store connects, for log lines (never credentials). */
 function describeTarget(options: SessionStoreOptions & { store: 'redis' }) {
-  const { url, host, port, db } = options.redis;
-  if (url) {
-    const parsed = new URL(url);
-    parsed.password = '';
-    parsed.username = '';
-    return parsed.href;
+  const redis = options.redis;
+  const list = (nodes: { host: string; port: number }[]) =>
+    nodes.map(n => `${n.host}:${n.port}`).join(',');
+  switch (redis.mode) {
+    case 'sentinel':
+      return `master '${redis.name}' via sentinels ${list(redis.sentinels)}`;
+    case 'cluster':
+      return `cluster ${list(redis.nodes)}`;
+    default:
+      if (redis.url) {
+        const parsed = new URL(redis.url);
+        parsed.password = '';
+        parsed.username = '';
+        return parsed.href;
+      }
+      return `${redis.host}:${redis.port ?? 6379}/${redis.db ?? 0}`;
   }
-  return `${host}:${port ?? 6379}/${db ?? 0}`;
 }
 
 /**
@@ -56,5 +66,12 @@ export async function openSessionStore(
       `keycloak-oidc session store cannot reach Redis at ${target}: ${(error as Error).message}; auth routes answer 503 until it is reachable, retrying in the background`,
     );
   }
-  return new RedisSessionStore({ client, prefix: options.prefix });
+  return new RedisSessionStore({
+    client,
+    prefix: options.prefix,
+    replicaWaitMs:
+      options.durability === 'replicated'
+        ? Math.ceil(options.redis.commandTimeoutMs / 2)
+        : undefined,
+  });
 }
