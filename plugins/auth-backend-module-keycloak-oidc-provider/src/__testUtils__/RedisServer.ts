@@ -17,10 +17,17 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     private readonly persistent: boolean,
+    private readonly extraArgs: string[],
   ) {}
 
-  static async start(options: { persistent?: boolean } = {}) {
-    const server = new RedisServer(await freePort(), !!options.persistent);
+  static async start(
+    options: { persistent?: boolean; extraArgs?: string[] } = {},
+  ) {
+    const server = new RedisServer(
+      await freePort(),
+      !!options.persistent,
+      options.extraArgs ?? [],
+    );
     await server.start();
     return server;
   }
@@ -45,6 +52,7 @@ export class RedisServer {
       this.persistent ? 'yes' : 'no',
       '--appendfsync',
       'always',
+      ...this.extraArgs,
     ];
     const { child } = await spawnUntilReady('redis-server', args, {
       readyText: 'Ready to accept connections',
