@@ -13,14 +13,21 @@ export class RedisCluster {
     const nodes = await Promise.all(
       Array.from({ length: masters }, () =>
         RedisServer.start({
-          extraArgs: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'],
+          extraArgs: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-node-timeout',
+            '2000',
+          ],
         }),
       ),
     );
     await run('redis-cli', [
-      '--cluster', 'create',
+      '--cluster',
+      'create',
       ...nodes.map(n => `127.0.0.1:${n.port}`),
-      '--cluster-replicas', '0',
+      '--cluster-replicas',
+      '0',
       '--cluster-yes',
     ]);
     const cluster = new RedisCluster(nodes);

@@ -22,7 +22,10 @@ describe('on a 3-master Redis Cluster', () => {
       users: ['alice', 'bob', 'carol'],
       session: {
         store: 'redis',
-        redis: { cluster: { nodes: cluster.addresses }, prefix: 'test:session:' },
+        redis: {
+          cluster: { nodes: cluster.addresses },
+          prefix: 'test:session:',
+        },
       },
     });
   });
@@ -63,9 +66,13 @@ describe('on a 3-master Redis Cluster', () => {
     for (const browser of rest) {
       const res = await refresh(browser, backend.authUrl);
       expect(res.status).toBe(401);
-      expect(res.headers.getSetCookie().join()).toMatch(/keycloak-oidc-refresh-token=;/);
+      expect(res.headers.getSetCookie().join()).toMatch(
+        /keycloak-oidc-refresh-token=;/,
+      );
     }
     expect(await sessionsPerNode()).toEqual([0, 0, 0]);
-    expect(backend.logger.lines.filter(l => l.level === 'warn')).toHaveLength(11);
+    expect(backend.logger.lines.filter(l => l.level === 'warn')).toHaveLength(
+      11,
+    );
   });
 });

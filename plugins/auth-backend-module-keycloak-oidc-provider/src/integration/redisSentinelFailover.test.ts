@@ -1,0 +1,111 @@
+import { Browser } from '../__testUtils__/Browser';
+import { DevIdp } from '../__testUtils__/DevIdp';
+import {
+  startKeycloakTestBackend,
+  type KeycloakTestBackend,
+} from '../__testUtils__/KeycloakTestBackend';
+import {
+  MASTER_NAME,
+  RedisSentinelSet,
+} from '../__testUtils__/RedisSentinelSet';
+import { refresh, signIn } from '../__testUtils__/signIn';
+
+jest.setTimeout(120_000);
+
+describe('Redis Sentinel failover (1 master, 2 replicas, 3 sentinels)', () => {
+  let idp: DevIdp;
+  let redis: RedisSentinelSet;
+  let backend: KeycloakTestBackend;
+
+  beforeAll(async () => {
+    [idp, redis] = await Promise.all([
+      DevIdp.start(),
+      RedisSentinelSet.start(),
+    ]);
+    backend = await startKeycloakTestBackend({
+      issuer: idp.issuer,
+      users: ['alice', 'bob'],
+      session: {
+        store: 'redis',
+        redis: {
+          sentinels: redis.sentinelAddresses,
+          name: MASTER_NAME,
+          prefix: 'test:session:',
+          durability: 'replicated',
+          connectTimeout: 1000,
+          commandTimeout: 1000,
+        },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await backend?.stop();
+    await redis?.dispose();
+    await idp?.stop();
+  });
+
+  it('keeps every session through a SIGKILL of the master', async () => {
+    const browsers: Browser[] = [];
+    for (let i = 0; i < 10; i++) {
+      const browser = new Browser();
+      await signIn(browser, backend.authUrl, i % 2 ? 'bob' : 'alice');
+      browsers.push(browser);
+    }
+    const [looping, ...others] = browsers;
+
+    // a steady refresh loop, as open browser tabs produce
+    const results: { at: number; status: number }[] = [];
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        const res = await refresh(looping, backend.authUrl);
+        results.push({ at: Date.now(), status: res.status });
+        await new Promise(r => setTimeout(r, 100));
+      }
+    })();
+    await new Promise(r => setTimeout(r, 500));
+
+    const oldMaster = await redis.masterPort();
+    const killedAt = Date.now();
+    await redis.serverOn(oldMaster).stop('SIGKILL');
+
+    let recoveredAt: number | undefined;
+    while (!recoveredAt && Date.now() - killedAt < 60_000) {
+      await new Promise(r => setTimeout(r, 100));
+      const failedSinceKill = results.some(
+        r => r.at > killedAt && r.status !== 200,
+      );
+      recoveredAt = failedSinceKill
+        ? results.find(
+            r =>
+              r.at > killedAt &&
+              r.status === 200 &&
+              results.some(
+                f => f.at > killedAt && f.at < r.at && f.status !== 200,
+              ),
+          )?.at
+        : undefined;
+    }
+    running = false;
+    await loop;
+
+    const failoverMs = recoveredAt! - killedAt;
+    // eslint-disable-next-line no-console
+    console.log(
+      `Sentinel failover: SIGKILL of the master to first successful refresh: ${failoverMs} ms`,
+    );
+    expect(await redis.masterPort()).not.toBe(oldMaster);
+    expect(failoverMs).toBeLessThan(30_000);
+    // during the failover the loop saw 503s (never 401s: nothing was deleted)
+    const statuses = new Set(
+      results.filter(r => r.at > killedAt).map(r => r.status),
+    );
+    expect([...statuses].filter(s => s !== 200 && s !== 503)).toEqual([]);
+
+    // with durability: replicated, no session written before the kill is lost
+    for (const browser of others) {
+      expect((await refresh(browser, backend.authUrl)).status).toBe(200);
+    }
+  });
+});
