@@ -1,5 +1,15 @@
 // @ts-check
 
+/** Models whose entries revokeByGrantId removes (as in oidc-provider's own). */
+const GRANTABLE = new Set([
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PreAuthorizedCode',
+]);
+
 /**
  * An in-memory oidc-provider adapter, one store per provider, like
  * oidc-provider's own MemoryAdapter but without its 1000-entry LRU bound:
@@ -76,7 +86,7 @@ export function createMemoryAdapter(clockTolerance = 15) {
           set(`sessionUid:${payload.uid}`, id, expiresIn);
         }
         if (payload.userCode) set(`userCode:${payload.userCode}`, id, expiresIn);
-        if (payload.grantId && model !== 'Grant' && model !== 'Session') {
+        if (payload.grantId && GRANTABLE.has(model)) {
           // grant → its tokens, for revokeByGrantId; lives as long as its
           // longest-lived member
           /** @type {Map<string, number>} */

@@ -20,14 +20,35 @@ export class RedisServer {
     private readonly extraArgs: string[],
   ) {}
 
+  /** `tls`: serve only TLS on the port, with this certificate. */
   static async start(
-    options: { persistent?: boolean; extraArgs?: string[] } = {},
+    options: {
+      persistent?: boolean;
+      extraArgs?: string[];
+      tls?: { certFile: string; keyFile: string; caFile: string };
+    } = {},
   ) {
-    const server = new RedisServer(
-      await freePort(),
-      !!options.persistent,
-      options.extraArgs ?? [],
-    );
+    const port = await freePort();
+    const tlsArgs = options.tls
+      ? [
+          '--port',
+          '0',
+          '--tls-port',
+          String(port),
+          '--tls-cert-file',
+          options.tls.certFile,
+          '--tls-key-file',
+          options.tls.keyFile,
+          '--tls-ca-cert-file',
+          options.tls.caFile,
+          '--tls-auth-clients',
+          'no',
+        ]
+      : [];
+    const server = new RedisServer(port, !!options.persistent, [
+      ...(options.extraArgs ?? []),
+      ...tlsArgs,
+    ]);
     await server.start();
     return server;
   }

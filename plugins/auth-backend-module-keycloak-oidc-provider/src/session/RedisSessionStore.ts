@@ -65,6 +65,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #redis: ScriptedRedis;
   readonly #prefix: string;
   readonly #replicaWaitMs?: number;
+  readonly #lastConnectionError: () => string | undefined;
 
   /**
    * `replicaWaitMs`: with durability `replicated`, every session write is
@@ -76,9 +77,13 @@ export class RedisSessionStore implements SessionStore {
     client: RedisClient;
     prefix: string;
     replicaWaitMs?: number;
+    /** Why the connection is down, if it is, for error messages */
+    lastConnectionError?: () => string | undefined;
   }) {
     this.#prefix = options.prefix;
     this.#replicaWaitMs = options.replicaWaitMs;
+    this.#lastConnectionError =
+      options.lastConnectionError ?? (() => undefined);
     const client = options.client as ScriptedRedis;
     if (typeof client.hsetSession !== 'function') {
       client.defineCommand('hsetSession', {
@@ -223,8 +228,9 @@ export class RedisSessionStore implements SessionStore {
       return await fn();
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
+      const connection = this.#lastConnectionError();
       throw new SessionStoreUnavailableError(
-        `Session store (Redis) unavailable while ${operation}: ${reason}`,
+        `Session store (Redis) unavailable while ${operation}: ${reason}${connection ? ` (connection: ${connection})` : ''}`,
       );
     }
   }

@@ -46,11 +46,16 @@ export async function openSessionStore(
   const target = describeTarget(options);
   const client = createRedisClient(options.redis);
   let healthy = false;
+  // The cause of an outage arrives as an 'error' event (TLS, auth, refused);
+  // commands only see "connection closed", so keep it for messages.
+  let lastConnectionError: string | undefined;
   client.on('ready', () => {
     healthy = true;
+    lastConnectionError = undefined;
     logger.info(`keycloak-oidc session store connected to Redis at ${target}`);
   });
   client.on('error', (error: Error) => {
+    lastConnectionError = error.message;
     // One line per outage, not one per reconnect attempt.
     if (healthy) {
       healthy = false;
@@ -63,12 +68,13 @@ export async function openSessionStore(
     await client.connect();
   } catch (error) {
     logger.error(
-      `keycloak-oidc session store cannot reach Redis at ${target}: ${(error as Error).message}; auth routes answer 503 until it is reachable, retrying in the background`,
+      `keycloak-oidc session store cannot reach Redis at ${target}: ${lastConnectionError ?? (error as Error).message}; auth routes answer 503 until it is reachable, retrying in the background`,
     );
   }
   return new RedisSessionStore({
     client,
     prefix: options.prefix,
+    lastConnectionError: () => (healthy ? undefined : lastConnectionError),
     replicaWaitMs:
       options.durability === 'replicated'
         ? Math.ceil(options.redis.commandTimeoutMs / 2)
