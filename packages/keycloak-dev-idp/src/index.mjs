@@ -3,7 +3,15 @@ import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 import { accountFinder, createInteractionHandler } from './interactions.mjs';
 import { loadOrCreateJwks } from './keys.mjs';
-import { installKeycloakCompat } from './keycloakCompat.mjs';
+import {
+  installKeycloakCompat,
+  introspectionAllowed,
+  logoutSource,
+  renderError,
+  revocationAllowed,
+  postLogoutSuccessSource,
+} from './keycloakCompat.mjs';
+import { createMemoryAdapter } from './memoryAdapter.mjs';
 import { redirectMatcher } from './redirectPatterns.mjs';
 import { defaultUsers } from './users.mjs';
 
@@ -55,6 +63,7 @@ export async function startDevIdp(options = {}) {
     refreshTokenTtl: 1800,
     sessionTtl: 36000,
     rotateRefreshTokens: true,
+    keysFile: /** @type {string | undefined} */ (undefined),
     users: defaultUsers,
     log: (/** @type {string} */ line) =>
       console.log(`[keycloak-dev-idp] ${line}`),
@@ -87,6 +96,8 @@ export async function startDevIdp(options = {}) {
         client_secret: o.clientSecret,
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
+        // client_secret_post is accepted too (oidc-provider allows both for
+        // a client registered with either).
         token_endpoint_auth_method: 'client_secret_basic',
         // Real checks use the Keycloak-style patterns (see below); these only
         // satisfy registration validation.
@@ -103,6 +114,9 @@ export async function startDevIdp(options = {}) {
       revocation: `${OIDC}/revoke`,
       introspection: `${OIDC}/token/introspect`,
     },
+    // Sessions, grants and tokens only in this process's memory: a restart
+    // loses them all, like a Keycloak restart.
+    adapter: createMemoryAdapter(),
     jwks: loadOrCreateJwks(o.keysFile),
     cookies: { keys: ['keycloak-dev-idp-cookie-key'] },
     findAccount: accountFinder(o.users),
@@ -126,27 +140,20 @@ export async function startDevIdp(options = {}) {
       Session: o.sessionTtl,
       Grant: o.sessionTtl,
     },
+    renderError,
     interactions: {
       url: (_ctx, interaction) => `${realmPath}/interaction/${interaction.uid}`,
     },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
-      introspection: { enabled: true },
+      revocation: { enabled: true, allowedPolicy: revocationAllowed },
+      introspection: { enabled: true, allowedPolicy: introspectionAllowed },
       backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
-        // Keycloak signs out without asking when id_token_hint is present;
-        // the form submits itself so browsers and HTTP clients both finish.
-        logoutSource: async (ctx, form) => {
-          ctx.body = `<!doctype html><html><head><meta charset="utf-8"><title>Signing out</title></head>
-<body>${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Sign out</button>
-<script>var f=document.forms[0];var i=document.createElement('input');i.type='hidden';i.name='logout';i.value='yes';f.appendChild(i);f.submit();</script></body></html>`;
-        },
-        postLogoutSuccessSource: async ctx => {
-          ctx.body =
-            '<!doctype html><html><body><h1>You are logged out</h1></body></html>';
-        },
+        // Keycloak signs out without asking when id_token_hint is present.
+        logoutSource,
+        postLogoutSuccessSource,
       },
     },
   });

@@ -4,6 +4,7 @@
 const KEYCLOAK_REFRESH_ERRORS = {
   'refresh token not found': 'Session not active',
   'grant not found': 'Session not active',
+  'grant is expired': 'Session not active',
   'refresh token is expired': 'Token is not active',
   'refresh token already used': 'Maximum allowed refresh token reuse exceeded',
   'client mismatch':
@@ -72,3 +73,68 @@ export function installKeycloakCompat(provider, { tokenPath, stats, log }) {
     },
   );
 }
+
+/**
+ * The end-session page. Keycloak signs out without asking when
+ * `id_token_hint` is present, so the form carries `logout=yes` itself and
+ * submits itself: a browser finishes it by script, an HTTP client by POSTing
+ * the form's fields (`xsrf`, `logout`) to its action.
+ *
+ * @param {any} ctx
+ * @param {string} form oidc-provider's `<form id="op.logoutForm">` with the xsrf input
+ */
+export async function logoutSource(ctx, form) {
+  const selfContained = form.replace(
+    '</form>',
+    '<input type="hidden" name="logout" value="yes"/><button type="submit" id="kc-logout">Sign out</button></form>',
+  );
+  ctx.type = 'html';
+  ctx.body = `<!doctype html><html><head><meta charset="utf-8"><title>Signing out</title></head>
+<body><p>Signing out&hellip;</p>${selfContained}
+<script>document.forms[0].submit()</script></body></html>`;
+}
+
+/**
+ * Shown after sign-out when no `post_logout_redirect_uri` was given.
+ * @param {any} ctx
+ */
+export async function postLogoutSuccessSource(ctx) {
+  ctx.type = 'html';
+  ctx.body =
+    '<!doctype html><html><head><meta charset="utf-8"><title>Signed out</title></head><body><h1>You are logged out</h1></body></html>';
+}
+
+const escapeHtml = (/** @type {unknown} */ s) =>
+  String(s).replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
+
+/**
+ * Error page for front-channel errors that cannot be redirected (e.g. an
+ * unregistered redirect_uri), in Keycloak's wording style.
+ * @param {any} ctx
+ * @param {Record<string, unknown>} out error, error_description, …
+ */
+export async function renderError(ctx, out) {
+  ctx.type = 'html';
+  ctx.body = `<!doctype html><html><head><meta charset="utf-8"><title>Error</title></head><body>
+<h1>We are sorry...</h1>${Object.entries(out)
+    .map(([k, v]) => `<p><b>${escapeHtml(k)}</b>: ${escapeHtml(v)}</p>`)
+    .join('')}</body></html>`;
+}
+
+/**
+ * Introspection and revocation: like Keycloak, an authenticated client may
+ * introspect any token and revoke its own.
+ * @param {any} _ctx
+ * @param {any} client
+ * @param {any} token
+ */
+export const introspectionAllowed = async (_ctx, client, token) =>
+  client.clientAuthMethod !== 'none' || token.clientId === client.clientId;
+
+/**
+ * @param {any} _ctx
+ * @param {any} client
+ * @param {any} token
+ */
+export const revocationAllowed = async (_ctx, client, token) =>
+  token.clientId === client.clientId;

@@ -51,7 +51,8 @@ export function createMemoryAdapter(clockTolerance = 15) {
     writes += 1;
     if (writes % 1000 === 0) {
       const now = Date.now();
-      for (const [k, entry] of store) if (entry.expiresAt <= now) store.delete(k);
+      for (const [k, entry] of store)
+        if (entry.expiresAt <= now) store.delete(k);
     }
   };
 
@@ -85,7 +86,8 @@ export function createMemoryAdapter(clockTolerance = 15) {
         if (model === 'Session' && payload.uid) {
           set(`sessionUid:${payload.uid}`, id, expiresIn);
         }
-        if (payload.userCode) set(`userCode:${payload.userCode}`, id, expiresIn);
+        if (payload.userCode)
+          set(`userCode:${payload.userCode}`, id, expiresIn);
         if (payload.grantId && GRANTABLE.has(model)) {
           // grant → its tokens, for revokeByGrantId; lives as long as its
           // longest-lived member

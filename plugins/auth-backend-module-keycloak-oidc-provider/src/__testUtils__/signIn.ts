@@ -15,10 +15,16 @@ export async function loginUntilCallback(
   password: string = devUsers[user].password,
 ): Promise<string> {
   const start = `${authUrl}/start?env=development&flow=redirect&redirectUrl=${encodeURIComponent(APP_REDIRECT)}`;
-  const loginPage = await browser.follow(start);
+  const isCallback = (url: URL) => url.pathname.endsWith('/handler/frame');
+  const loginPage = await browser.follow(start, { stopAt: isCallback });
+  if (isCallback(new URL(loginPage.url))) {
+    return loginPage.url; // still signed in at the IdP (SSO): no login page
+  }
   if (loginPage.res.status !== 200) {
     throw new Error(
-      `Expected the IdP login page, got ${loginPage.res.status} at ${loginPage.url}: ${await loginPage.res.text()}`,
+      `Expected the IdP login page, got ${loginPage.res.status} at ${
+        loginPage.url
+      }: ${await loginPage.res.text()}`,
     );
   }
   const action = loginFormAction(await loginPage.res.text(), loginPage.url);
@@ -28,7 +34,7 @@ export async function loginUntilCallback(
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ username: user, password }),
     },
-    stopAt: url => url.pathname.endsWith('/handler/frame'),
+    stopAt: isCallback,
   });
   if (!new URL(toCallback.url).pathname.endsWith('/handler/frame')) {
     throw new Error(

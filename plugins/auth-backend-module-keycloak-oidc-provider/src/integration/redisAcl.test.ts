@@ -1,0 +1,136 @@
+import { Redis } from 'ioredis';
+import { Browser } from '../__testUtils__/Browser';
+import { DevIdp } from '../__testUtils__/DevIdp';
+import { startKeycloakTestBackend } from '../__testUtils__/KeycloakTestBackend';
+import { RedisServer } from '../__testUtils__/RedisServer';
+import {
+  completeCallback,
+  loginUntilCallback,
+  logout,
+  refresh,
+  signIn,
+} from '../__testUtils__/signIn';
+
+jest.setTimeout(60_000);
+
+/** The rule the README documents, with the prefix this test uses. */
+const MINIMAL_ACL = (prefix: string) => [
+  'on',
+  '>s3cret-pass',
+  `~${prefix}*`,
+  'resetchannels',
+  '-@all',
+  // connection setup by ioredis: ready check, connection name
+  '+info',
+  '+client|setname',
+  // logins and sessions
+  '+set',
+  '+getdel',
+  '+hgetall',
+  '+del',
+  '+evalsha',
+  '+eval',
+  // inside the session write script
+  '+exists',
+  '+hset',
+  '+pexpire',
+];
+
+describe('Redis ACL user restricted to the documented rule', () => {
+  let idp: DevIdp;
+  let redisServer: RedisServer;
+  let admin: Redis;
+
+  beforeAll(async () => {
+    [idp, redisServer] = await Promise.all([
+      DevIdp.start(),
+      RedisServer.start(),
+    ]);
+    admin = redisServer.client();
+  });
+
+  afterAll(async () => {
+    admin?.disconnect();
+    await redisServer?.dispose();
+    await idp?.stop();
+  });
+
+  const backendAs = (username: string) =>
+    startKeycloakTestBackend({
+      issuer: idp.issuer,
+      session: {
+        store: 'redis',
+        redis: {
+          host: '127.0.0.1',
+          port: redisServer.port,
+          username,
+          password: 's3cret-pass',
+          prefix: 'test:session:',
+        },
+      },
+    });
+
+  it('runs login, refresh, logout and invalid_grant clean-up with nothing more', async () => {
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'backstage',
+      'reset',
+      ...MINIMAL_ACL('test:session:'),
+    );
+    const backend = await backendAs('backstage');
+    try {
+      const browser = new Browser();
+      await signIn(browser, backend.authUrl, 'alice');
+      expect((await refresh(browser, backend.authUrl)).status).toBe(200);
+      expect((await logout(browser, backend.authUrl)).status).toBe(200);
+
+      await signIn(browser, backend.authUrl, 'bob');
+      await idp.restart();
+      expect((await refresh(browser, backend.authUrl)).status).toBe(401);
+      expect(await admin.keys('test:session:{*')).toEqual([]);
+      expect(backend.logger.lines.filter(l => l.level === 'error')).toEqual([]);
+
+      // and the user really cannot touch anything else
+      const restricted = new Redis({
+        port: redisServer.port,
+        username: 'backstage',
+        password: 's3cret-pass',
+      });
+      await expect(restricted.get('other:key')).rejects.toThrow(/NOPERM/);
+      await expect(restricted.flushall()).rejects.toThrow(/NOPERM/);
+      restricted.disconnect();
+    } finally {
+      await backend.stop();
+    }
+  });
+
+  it('a user lacking a needed command fails with a message naming it', async () => {
+    const withoutGetdel = MINIMAL_ACL('test:session:').filter(
+      rule => rule !== '+getdel',
+    );
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'backstage-nogetdel',
+      'reset',
+      ...withoutGetdel,
+    );
+    const backend = await backendAs('backstage-nogetdel');
+    try {
+      const browser = new Browser();
+      const callbackUrl = await loginUntilCallback(
+        browser,
+        backend.authUrl,
+        'alice',
+      );
+      const res = await completeCallback(browser, callbackUrl, backend.authUrl);
+      expect(res.status).toBe(503);
+      expect((await res.json()).error.message).toMatch(
+        /^Session store \(Redis\) unavailable while reading the login transaction: NOPERM .*'getdel' command/,
+      );
+    } finally {
+      await backend.stop();
+    }
+  });
+});
