@@ -88,6 +88,15 @@ export class RedisServer {
     }
   }
 
+  /** Freezes the process (SIGSTOP): connections stay open, nothing answers. */
+  pause() {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  resume() {
+    this.#child?.kill('SIGCONT');
+  }
+
   async restart() {
     await this.stop();
     await this.start();
