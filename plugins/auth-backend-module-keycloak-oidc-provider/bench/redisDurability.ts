@@ -1,0 +1,165 @@
+import { Browser } from '../src/__testUtils__/Browser';
+import { DevIdp } from '../src/__testUtils__/DevIdp';
+import { startKeycloakTestBackend } from '../src/__testUtils__/KeycloakTestBackend';
+import { measureFailover } from '../src/__testUtils__/measureFailover';
+import {
+  MASTER_NAME,
+  RedisSentinelSet,
+} from '../src/__testUtils__/RedisSentinelSet';
+import { refresh, signIn } from '../src/__testUtils__/signIn';
+import { createRedisClient } from '../src/session/createRedisClient';
+import { RedisSessionStore } from '../src/session/RedisSessionStore';
+import { createSessionHandle } from '../src/session/sessionHandle';
+import { sampleRecord } from '../src/session/sessionStoreContract';
+import { markdownTable, ms, timeRepeated, type LatencySummary } from './stats';
+
+type Durability = 'none' | 'replicated';
+
+export interface RedisDurabilityResult {
+  storeWrite: Record<Durability, LatencySummary>;
+  refresh: Record<Durability, LatencySummary>;
+  failoverMs: number;
+}
+
+const STORE_WRITES = 2000;
+const REFRESHES = 300;
+
+/** Session write (the refresh's second round trip) straight on the store. */
+async function measureStoreWrites(
+  redis: RedisSentinelSet,
+  durability: Durability,
+) {
+  const commandTimeoutMs = 2000;
+  const client = createRedisClient({
+    mode: 'sentinel',
+    sentinels: redis.sentinelAddresses,
+    name: MASTER_NAME,
+    connectTimeoutMs: 2000,
+    commandTimeoutMs,
+  });
+  await client.connect();
+  const store = new RedisSessionStore({
+    client,
+    prefix: `bench:${durability}:`,
+    replicaWaitMs:
+      durability === 'replicated' ? commandTimeoutMs / 2 : undefined,
+  });
+  const handle = createSessionHandle();
+  const record = sampleRecord({
+    // Keycloak-sized tokens
+    accessToken: 'a'.repeat(1400),
+    refreshToken: 'r'.repeat(800),
+    idToken: 'i'.repeat(1200),
+  });
+  await store.createSession(handle, record, 600_000);
+  const summary = await timeRepeated(STORE_WRITES, 200, async () => {
+    await store.updateSession(handle, record, 600_000);
+  });
+  await store.close();
+  return summary;
+}
+
+/** `/refresh` through a real Backstage backend (includes the IdP's refresh grant). */
+async function measureRefreshes(
+  idp: DevIdp,
+  redis: RedisSentinelSet,
+  durability: Durability,
+) {
+  const backend = await startKeycloakTestBackend({
+    issuer: idp.issuer,
+    session: {
+      store: 'redis',
+      redis: {
+        sentinels: redis.sentinelAddresses,
+        name: MASTER_NAME,
+        prefix: `bench:${durability}:`,
+        durability,
+      },
+    },
+  });
+  const browsers: Browser[] = [];
+  for (let i = 0; i < 8; i++) {
+    const browser = new Browser();
+    await signIn(browser, backend.authUrl, i % 2 ? 'bob' : 'alice');
+    browsers.push(browser);
+  }
+  const summary = await timeRepeated(REFRESHES, 40, async i => {
+    const res = await refresh(browsers[i % browsers.length], backend.authUrl);
+    if (res.status !== 200) {
+      throw new Error(`refresh answered ${res.status}: ${await res.text()}`);
+    }
+  });
+  return { summary, backend, browsers };
+}
+
+export async function benchRedisDurability(): Promise<{
+  result: RedisDurabilityResult;
+  markdown: string;
+}> {
+  const [idp, redis] = await Promise.all([
+    DevIdp.start(),
+    RedisSentinelSet.start(),
+  ]);
+  try {
+    const storeWrite = {
+      none: await measureStoreWrites(redis, 'none'),
+      replicated: await measureStoreWrites(redis, 'replicated'),
+    };
+    const none = await measureRefreshes(idp, redis, 'none');
+    await none.backend.stop();
+    const replicated = await measureRefreshes(idp, redis, 'replicated');
+    const { failoverMs } = await measureFailover(
+      replicated.browsers[0],
+      replicated.backend.authUrl,
+      redis,
+    );
+    await replicated.backend.stop();
+
+    const result = {
+      storeWrite,
+      refresh: { none: none.summary, replicated: replicated.summary },
+      failoverMs,
+    };
+    const row = (name: string, s: LatencySummary) => [
+      name,
+      s.count,
+      ms(s.p50),
+      ms(s.p95),
+      ms(s.p99),
+      ms(s.max),
+    ];
+    const markdown = [
+      '### Redis durability (Sentinel: 1 master, 2 replicas, 3 sentinels)',
+      '',
+      markdownTable(
+        ['operation', 'n', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
+        [
+          row('session write, durability none', storeWrite.none),
+          row(
+            'session write, durability replicated (WAIT 1)',
+            storeWrite.replicated,
+          ),
+          row('/refresh via Backstage, durability none', result.refresh.none),
+          row(
+            '/refresh via Backstage, durability replicated',
+            result.refresh.replicated,
+          ),
+        ],
+      ),
+      '',
+      markdownTable(
+        ['failover', 'ms'],
+        [
+          [
+            'SIGKILL of the master to first successful /refresh (durability replicated)',
+            failoverMs,
+          ],
+        ],
+      ),
+    ].join('\n');
+    return { result, markdown };
+  } finally {
+    await redis.dispose();
+    await idp.stop();
+  }
+}
