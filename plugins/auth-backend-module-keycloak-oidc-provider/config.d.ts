@@ -10,6 +10,12 @@ export interface Config {
        * `auth.session.redis` is set, else `memory`.
        */
       store?: 'redis' | 'memory';
+      /**
+       * Seconds an access token must still be valid for `/refresh` to answer
+       * from the stored tokens without calling Keycloak (default 240; keep it
+       * above the frontend's 3-minute refresh window; 0 always calls Keycloak).
+       */
+      minAccessTokenValidity?: number;
       redis?: {
         /** `redis://` or `rediss://` URL; host/port/... below override its parts. */
         url?: string;

@@ -12,7 +12,7 @@ import {
   readProviderOptions,
   type KeycloakProviderOptions,
 } from './config/readProviderOptions';
-import { SessionEndedError } from './errors';
+import { KeycloakUnavailableError, SessionEndedError } from './errors';
 import {
   KeycloakInvalidGrantError,
   KeycloakOidcClient,
@@ -27,7 +27,12 @@ import {
   isWellFormedHandle,
 } from './session/sessionHandle';
 import { sessionTtlMs } from './session/sessionTtl';
-import type { LoginTransaction, SessionStore } from './session/types';
+import type {
+  LoginTransaction,
+  SessionRecord,
+  SessionStore,
+  StoredSession,
+} from './session/types';
 
 /**
  * The verified ID token claims of the session's user. Resolvers match on
@@ -81,9 +86,12 @@ export interface KeycloakAuthenticatorDeps {
   bindings: RequestBindings;
   idleTtlSeconds: number;
   loginTtlSeconds: number;
+  minAccessTokenValiditySeconds: number;
   appUrl: string;
   now?: () => number;
 }
+
+const LOCK_POLL_MS = 50;
 
 function profileFrom(claims: KeycloakIdTokenClaims) {
   return {
@@ -134,6 +142,96 @@ export function createKeycloakAuthenticator(
     };
     bindings.resultSessions.set(value, binding);
     return value;
+  }
+
+  const isFresh = (record: SessionRecord) =>
+    record.accessTokenExpiresAt !== undefined &&
+    deps.minAccessTokenValiditySeconds > 0 &&
+    record.accessTokenExpiresAt - now() >
+      deps.minAccessTokenValiditySeconds * 1000;
+
+  function resultFor(handle: string, session: StoredSession) {
+    const { record, entityRef } = session;
+    const claims = (
+      record.idToken ? decodeJwt(record.idToken) : { sub: record.sub }
+    ) as KeycloakIdTokenClaims;
+    return result(claims, { handle, entityRef, created: false }, record);
+  }
+
+  async function refreshUnderLock(
+    client: KeycloakOidcClient,
+    handle: string,
+    lockToken: string,
+    seen: string,
+    session: StoredSession | undefined,
+  ): Promise<KeycloakAuthResult> {
+    let done = false;
+    try {
+      if (!session) {
+        throw new SessionEndedError(
+          'Session not found or expired; sign in again',
+        );
+      }
+      if (session.record.refreshToken !== seen) {
+        return resultFor(handle, session); // rotated while we looked
+      }
+      const { record, entityRef } = session;
+
+      let tokens;
+      try {
+        tokens = await client.refresh(record.refreshToken);
+      } catch (error) {
+        if (!(error instanceof KeycloakInvalidGrantError)) {
+          throw error;
+        }
+        // Only a verdict on the token we used: if the session moved on
+        // meanwhile (a lease ran out), use the newer token set.
+        const current = await store.getSession(handle);
+        if (current && current.record.refreshToken !== record.refreshToken) {
+          return resultFor(handle, current);
+        }
+        await store.deleteSession(handle);
+        logger.warn(
+          `Keycloak ended the session of ${
+            entityRef ?? `keycloak user ${record.sub}`
+          }: invalid_grant "${
+            error.description
+          }"; deleted the server-side session and cleared its refresh cookie, the user has to sign in again`,
+          {
+            entityRef: entityRef ?? null,
+            keycloakSub: record.sub,
+            keycloakError: 'invalid_grant',
+            keycloakErrorDescription: error.description,
+          },
+        );
+        throw new SessionEndedError(
+          `Keycloak session ended (${error.description}); sign in again`,
+        );
+      }
+
+      const next = refreshedSessionRecord(record, tokens, now());
+      const saved = await store.updateSession(
+        handle,
+        next,
+        sessionTtlMs(next, deps.idleTtlSeconds, now()),
+        lockToken,
+      );
+      done = true;
+      if (!saved) {
+        throw new SessionEndedError(
+          'Session was signed out while refreshing; sign in again',
+        );
+      }
+      const claims = (tokens.claims() ??
+        (next.idToken
+          ? decodeJwt(next.idToken)
+          : { sub: next.sub })) as KeycloakIdTokenClaims;
+      return result(claims, { handle, entityRef, created: false }, next);
+    } finally {
+      if (!done) {
+        await store.releaseRefreshLock(handle, lockToken).catch(() => {});
+      }
+    }
   }
 
   return createOAuthAuthenticator<AuthenticatorContext, KeycloakOidcProfile>({
@@ -196,7 +294,14 @@ export function createKeycloakAuthenticator(
       );
     },
 
-    async refresh({ refreshToken: handle }, { client }) {
+    /**
+     * Single-flight across all backend instances: Keycloak rotates refresh
+     * tokens and (with "Revoke Refresh Token") ends the session when an old
+     * one is reused, so concurrent refreshes of one session (tabs, replicas)
+     * must not each call Keycloak. One holder of the session's Redis lock
+     * refreshes; the others wait and use the token set it stored.
+     */
+    async refresh({ refreshToken: handle }, { client, options }) {
       assertWellFormedHandle(handle);
       const stored = await store.getSession(handle);
       if (!stored) {
@@ -204,46 +309,42 @@ export function createKeycloakAuthenticator(
           'Session not found or expired; sign in again',
         );
       }
-      const { record, entityRef } = stored;
+      if (isFresh(stored.record)) {
+        return resultFor(handle, stored);
+      }
 
-      let tokens;
-      try {
-        tokens = await client.refresh(record.refreshToken);
-      } catch (error) {
-        if (!(error instanceof KeycloakInvalidGrantError)) {
-          throw error;
+      const seen = stored.record.refreshToken;
+      const leaseMs = options.timeoutMs + 5000;
+      const waitUntil = now() + leaseMs + 1000;
+      for (;;) {
+        const lock = await store.acquireRefreshLock(handle, leaseMs);
+        if (lock) {
+          return refreshUnderLock(
+            client,
+            handle,
+            lock.token,
+            seen,
+            lock.session,
+          );
         }
-        await store.deleteSession(handle);
-        logger.warn(
-          `Keycloak ended the session of ${entityRef ?? `keycloak user ${record.sub}`}: invalid_grant "${error.description}"; deleted the server-side session and cleared its refresh cookie, the user has to sign in again`,
-          {
-            entityRef: entityRef ?? null,
-            keycloakSub: record.sub,
-            keycloakError: 'invalid_grant',
-            keycloakErrorDescription: error.description,
-          },
-        );
-        throw new SessionEndedError(
-          `Keycloak session ended (${error.description}); sign in again`,
-        );
+        // Another request (maybe on another replica) is refreshing: wait
+        // for the token set it stores instead of calling Keycloak again.
+        await new Promise(r => setTimeout(r, LOCK_POLL_MS));
+        const current = await store.getSession(handle);
+        if (!current) {
+          throw new SessionEndedError(
+            'Session not found or expired; sign in again',
+          );
+        }
+        if (current.record.refreshToken !== seen) {
+          return resultFor(handle, current);
+        }
+        if (now() > waitUntil) {
+          throw new KeycloakUnavailableError(
+            'Keycloak refresh of this session by another request did not finish in time',
+          );
+        }
       }
-
-      const next = refreshedSessionRecord(record, tokens, now());
-      const saved = await store.updateSession(
-        handle,
-        next,
-        sessionTtlMs(next, deps.idleTtlSeconds, now()),
-      );
-      if (!saved) {
-        throw new SessionEndedError(
-          'Session was signed out while refreshing; sign in again',
-        );
-      }
-      const claims = (tokens.claims() ??
-        (next.idToken
-          ? decodeJwt(next.idToken)
-          : { sub: next.sub })) as KeycloakIdTokenClaims;
-      return result(claims, { handle, entityRef, created: false }, next);
     },
 
     async logout({ refreshToken: handle }, { client, options }) {

@@ -79,6 +79,8 @@ export function createKeycloakProviderFactory(deps: {
       bindings,
       idleTtlSeconds: deps.sessionOptions.ttlSeconds,
       loginTtlSeconds: deps.sessionOptions.loginTtlSeconds,
+      minAccessTokenValiditySeconds:
+        deps.sessionOptions.minAccessTokenValiditySeconds,
       appUrl: ctx.appUrl,
     });
     const handlers = new Map<string, AuthProviderRouteHandlers>();

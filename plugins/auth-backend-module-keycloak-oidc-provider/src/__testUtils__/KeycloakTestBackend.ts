@@ -31,14 +31,17 @@ export async function startKeycloakTestBackend(
   options: KeycloakTestBackendOptions,
 ) {
   const logger = new CapturingLogger();
-  const session: JsonObject =
-    options.session ??
-    (options.redisUrl
-      ? {
-          store: 'redis',
-          redis: { url: options.redisUrl, prefix: 'test:session:' },
-        }
-      : { store: 'memory' });
+  // Tests call Keycloak on every refresh unless they test the fast path.
+  const session: JsonObject = {
+    minAccessTokenValidity: 0,
+    ...(options.session ??
+      (options.redisUrl
+        ? {
+            store: 'redis',
+            redis: { url: options.redisUrl, prefix: 'test:session:' },
+          }
+        : { store: 'memory' })),
+  };
   const backend = await startTestBackend({
     features: [
       authPlugin,

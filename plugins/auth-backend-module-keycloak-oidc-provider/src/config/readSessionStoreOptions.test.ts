@@ -11,6 +11,7 @@ describe('readSessionStoreOptions', () => {
       store: 'memory',
       ttlSeconds: 86400,
       loginTtlSeconds: 600,
+      minAccessTokenValiditySeconds: 240,
     });
   });
 

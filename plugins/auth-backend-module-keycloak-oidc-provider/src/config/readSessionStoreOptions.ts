@@ -52,6 +52,11 @@ export type SessionStoreOptions = {
   ttlSeconds: number;
   /** How long a started login may take before its callback is refused. */
   loginTtlSeconds: number;
+  /**
+   * `/refresh` answers from the stored tokens, without calling Keycloak,
+   * while the access token stays valid at least this long (0: always call).
+   */
+  minAccessTokenValiditySeconds: number;
 } & (
   | { store: 'memory' }
   | {
@@ -67,6 +72,9 @@ export type SessionStoreOptions = {
 );
 
 const DEFAULT_TTL_SECONDS = 86400;
+// Backstage's frontend refreshes once a token has less than 3 minutes left;
+// a cached token must have more than that or the frontend would loop.
+const DEFAULT_MIN_ACCESS_TOKEN_VALIDITY_SECONDS = 240;
 const DEFAULT_PREFIX = 'backstage:session:';
 const LOGIN_TTL_SECONDS = 600;
 const CONNECT_TIMEOUT_MS = 5000;
@@ -231,8 +239,21 @@ export function readSessionStoreOptions(
     (redis && readInteger(redis, 'ttl', PATH, { min: 1, max: 31_536_000 })) ??
     DEFAULT_TTL_SECONDS;
 
+  const minAccessTokenValiditySeconds =
+    (session &&
+      readInteger(session, 'minAccessTokenValidity', 'auth.session', {
+        min: 0,
+        max: 86_400,
+      })) ??
+    DEFAULT_MIN_ACCESS_TOKEN_VALIDITY_SECONDS;
+  const common = {
+    ttlSeconds,
+    loginTtlSeconds: LOGIN_TTL_SECONDS,
+    minAccessTokenValiditySeconds,
+  };
+
   if (store === 'memory') {
-    return { store, ttlSeconds, loginTtlSeconds: LOGIN_TTL_SECONDS };
+    return { store, ...common };
   }
   if (!redis) {
     throw new SessionConfigError(
@@ -259,8 +280,7 @@ export function readSessionStoreOptions(
 
   return {
     store,
-    ttlSeconds,
-    loginTtlSeconds: LOGIN_TTL_SECONDS,
+    ...common,
     prefix,
     durability,
     redis: {

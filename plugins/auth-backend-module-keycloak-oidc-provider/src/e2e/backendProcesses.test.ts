@@ -39,6 +39,7 @@ describe('example backend processes on one Redis', () => {
       },
       auth: {
         session: {
+          minAccessTokenValidity: 0,
           store: 'redis',
           redis: { url: redisServer.url, prefix: 'e2e:session:' },
         },

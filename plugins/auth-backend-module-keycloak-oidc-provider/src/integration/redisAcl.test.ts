@@ -30,7 +30,8 @@ const MINIMAL_ACL = (prefix: string) => [
   '+del',
   '+evalsha',
   '+eval',
-  // inside the session write script
+  // inside the scripts (session write, refresh lock)
+  '+get',
   '+exists',
   '+hset',
   '+pexpire',

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { loginKeyId, sessionKeyId } from './sessionHandle';
 import type {
   LoginTransaction,
@@ -23,6 +24,7 @@ const SWEEP_INTERVAL_MS = 60_000;
 export class MemorySessionStore implements SessionStore {
   readonly #logins = new Map<string, Entry<LoginTransaction>>();
   readonly #sessions = new Map<string, Entry<StoredSession>>();
+  readonly #locks = new Map<string, Entry<string>>();
   readonly #sweeper: NodeJS.Timeout;
   readonly #now: () => number;
 
@@ -72,14 +74,37 @@ export class MemorySessionStore implements SessionStore {
     handle: string,
     record: SessionRecord,
     ttlMs: number,
+    lockToken?: string,
   ): Promise<boolean> {
     const entry = this.#live(this.#sessions, sessionKeyId(handle));
-    if (!entry) {
-      return false;
+    if (entry) {
+      entry.value.record = structuredClone(record);
+      entry.expiresAt = this.#now() + ttlMs;
     }
-    entry.value.record = structuredClone(record);
-    entry.expiresAt = this.#now() + ttlMs;
-    return true;
+    if (lockToken) {
+      await this.releaseRefreshLock(handle, lockToken);
+    }
+    return !!entry;
+  }
+
+  async acquireRefreshLock(
+    handle: string,
+    leaseMs: number,
+  ): Promise<{ token: string; session?: StoredSession } | undefined> {
+    const key = sessionKeyId(handle);
+    if (this.#live(this.#locks, key)) {
+      return undefined;
+    }
+    const token = randomUUID();
+    this.#locks.set(key, { value: token, expiresAt: this.#now() + leaseMs });
+    return { token, session: await this.getSession(handle) };
+  }
+
+  async releaseRefreshLock(handle: string, token: string): Promise<void> {
+    const key = sessionKeyId(handle);
+    if (this.#live(this.#locks, key)?.value === token) {
+      this.#locks.delete(key);
+    }
   }
 
   async setEntityRef(handle: string, entityRef: string): Promise<void> {
@@ -107,7 +132,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   #sweep() {
-    for (const map of [this.#logins, this.#sessions] as Map<
+    for (const map of [this.#logins, this.#sessions, this.#locks] as Map<
       string,
       Entry<unknown>
     >[]) {

@@ -1,4 +1,5 @@
 import type { ChainableCommander } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import { SessionStoreUnavailableError } from '../errors';
 import type { RedisClient } from './createRedisClient';
 import { loginKeyId, sessionKeyId } from './sessionHandle';
@@ -15,28 +16,73 @@ const ENTITY_REF_FIELD = 'user';
 // Writes one field of a session hash and its TTL atomically, so a key never
 // exists without a TTL. With ARGV[4] = '1' it writes only while the session
 // still exists, so a refresh that finishes after a logout cannot resurrect
-// it. ARGV[3] = new TTL in ms, or '' to keep the current one.
+// it. ARGV[3] = new TTL in ms, or '' to keep the current one. ARGV[5] = a
+// refresh lock token to release (KEYS[2]) if it still owns the lock, or ''.
 const HSET_SESSION = `
-if ARGV[4] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-return 1
+local written = 0
+if ARGV[4] ~= '1' or redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+  written = 1
+end
+if ARGV[5] ~= '' and redis.call('GET', KEYS[2]) == ARGV[5] then
+  redis.call('DEL', KEYS[2])
+end
+return written
+`;
+
+// Takes the refresh lock (KEYS[2]) and, only if that worked, returns the
+// session hash (KEYS[1]) as it is under the lock: one round trip.
+const LOCK_AND_READ = `
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('HGETALL', KEYS[1])}
+end
+return {0}
+`;
+
+// Deletes the lock only for its owner, so a holder whose lease ran out
+// cannot release the next holder's lock.
+const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `;
 
 type HsetSession<R> = (
   key: string,
+  lockKey: string,
   field: string,
   value: string,
   ttlMs: string,
   mustExist: '0' | '1',
+  lockToken: string,
 ) => R;
 
 type ScriptedRedis = RedisClient & {
   hsetSession: HsetSession<Promise<number>>;
+  lockAndRead(
+    key: string,
+    lockKey: string,
+    token: string,
+    leaseMs: string,
+  ): Promise<[number, string[]?]>;
+  releaseLock(lockKey: string, token: string): Promise<number>;
 };
 type ScriptedPipeline = ChainableCommander & {
   hsetSession: HsetSession<ChainableCommander>;
 };
+
+function toStoredSession(
+  fields: Record<string, string>,
+): StoredSession | undefined {
+  const raw = fields[RECORD_FIELD];
+  if (!raw) {
+    return undefined;
+  }
+  return {
+    record: JSON.parse(raw) as SessionRecord,
+    entityRef: fields[ENTITY_REF_FIELD] || undefined,
+  };
+}
 
 /** Run each pipeline entry's error, or its results in order. */
 function pipelineResults(results: [Error | null, unknown][] | null): unknown[] {
@@ -87,8 +133,16 @@ export class RedisSessionStore implements SessionStore {
     const client = options.client as ScriptedRedis;
     if (typeof client.hsetSession !== 'function') {
       client.defineCommand('hsetSession', {
-        numberOfKeys: 1,
+        numberOfKeys: 2,
         lua: HSET_SESSION,
+      });
+      client.defineCommand('lockAndRead', {
+        numberOfKeys: 2,
+        lua: LOCK_AND_READ,
+      });
+      client.defineCommand('releaseLock', {
+        numberOfKeys: 1,
+        lua: RELEASE_LOCK,
       });
     }
     this.#redis = client;
@@ -97,6 +151,10 @@ export class RedisSessionStore implements SessionStore {
   /** The Redis key of a session, for operators and tests. */
   sessionKey(handle: string): string {
     return `${this.#prefix}{${sessionKeyId(handle)}}`;
+  }
+
+  #lockKey(handle: string): string {
+    return `${this.sessionKey(handle)}:lock`;
   }
 
   #loginKey(state: string): string {
@@ -131,14 +189,36 @@ export class RedisSessionStore implements SessionStore {
     const fields = await this.#run('reading the session', () =>
       this.#redis.hgetall(this.sessionKey(handle)),
     );
-    const raw = fields[RECORD_FIELD];
-    if (!raw) {
+    return toStoredSession(fields);
+  }
+
+  async acquireRefreshLock(
+    handle: string,
+    leaseMs: number,
+  ): Promise<{ token: string; session?: StoredSession } | undefined> {
+    const token = randomUUID();
+    const [acquired, flat] = await this.#run('taking the refresh lock', () =>
+      this.#redis.lockAndRead(
+        this.sessionKey(handle),
+        this.#lockKey(handle),
+        token,
+        String(leaseMs),
+      ),
+    );
+    if (acquired !== 1) {
       return undefined;
     }
-    return {
-      record: JSON.parse(raw) as SessionRecord,
-      entityRef: fields[ENTITY_REF_FIELD] || undefined,
-    };
+    const fields: Record<string, string> = {};
+    for (let i = 0; flat && i < flat.length; i += 2) {
+      fields[flat[i]] = flat[i + 1];
+    }
+    return { token, session: toStoredSession(fields) };
+  }
+
+  async releaseRefreshLock(handle: string, token: string): Promise<void> {
+    await this.#run('releasing the refresh lock', () =>
+      this.#redis.releaseLock(this.#lockKey(handle), token),
+    );
   }
 
   async createSession(
@@ -149,10 +229,12 @@ export class RedisSessionStore implements SessionStore {
     await this.#write('creating the session', pipeline =>
       (pipeline as ScriptedPipeline).hsetSession(
         this.sessionKey(handle),
+        this.#lockKey(handle),
         RECORD_FIELD,
         JSON.stringify(record),
         String(ttlMs),
         '0',
+        '',
       ),
     );
   }
@@ -161,14 +243,17 @@ export class RedisSessionStore implements SessionStore {
     handle: string,
     record: SessionRecord,
     ttlMs: number,
+    lockToken?: string,
   ): Promise<boolean> {
     const [updated] = await this.#write('updating the session', pipeline =>
       (pipeline as ScriptedPipeline).hsetSession(
         this.sessionKey(handle),
+        this.#lockKey(handle),
         RECORD_FIELD,
         JSON.stringify(record),
         String(ttlMs),
         '1',
+        lockToken ?? '',
       ),
     );
     return updated === 1;
@@ -178,10 +263,12 @@ export class RedisSessionStore implements SessionStore {
     await this.#run('recording the session user', () =>
       this.#redis.hsetSession(
         this.sessionKey(handle),
+        this.#lockKey(handle),
         ENTITY_REF_FIELD,
         entityRef,
         '',
         '1',
+        '',
       ),
     );
   }

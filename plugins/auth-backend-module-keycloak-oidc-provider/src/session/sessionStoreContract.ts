@@ -105,6 +105,38 @@ export function describeSessionStoreContract(
       expect(await store.takeLoginTransaction('unknown')).toBeUndefined();
     });
 
+    it('hands the refresh lock to one holder at a time', async () => {
+      const handle = createSessionHandle();
+      const record = sampleRecord();
+      await store.createSession(handle, record, 60_000);
+
+      const first = await store.acquireRefreshLock(handle, 10_000);
+      expect(first?.session?.record).toEqual(record);
+      expect(await store.acquireRefreshLock(handle, 10_000)).toBeUndefined();
+
+      await store.releaseRefreshLock(handle, 'not-the-owner');
+      expect(await store.acquireRefreshLock(handle, 10_000)).toBeUndefined();
+
+      // writing the refreshed record releases the lock in the same step
+      const next = { ...record, refreshToken: 'rotated' };
+      expect(
+        await store.updateSession(handle, next, 60_000, first!.token),
+      ).toBe(true);
+      const second = await store.acquireRefreshLock(handle, 10_000);
+      expect(second?.session?.record.refreshToken).toBe('rotated');
+      await store.releaseRefreshLock(handle, second!.token);
+      expect(await store.acquireRefreshLock(handle, 10_000)).toBeDefined();
+    });
+
+    it('lets a crashed holder block only for its lease', async () => {
+      const handle = createSessionHandle();
+      await store.createSession(handle, sampleRecord(), 60_000);
+      expect(await store.acquireRefreshLock(handle, 50)).toBeDefined();
+      expect(await store.acquireRefreshLock(handle, 50)).toBeUndefined();
+      await new Promise(r => setTimeout(r, 120));
+      expect(await store.acquireRefreshLock(handle, 50)).toBeDefined();
+    });
+
     it('keeps sessions of different handles apart', async () => {
       const [a, b] = [createSessionHandle(), createSessionHandle()];
       await store.createSession(a, sampleRecord({ sub: 'a' }), 60_000);

@@ -70,13 +70,26 @@ export interface SessionStore {
   /**
    * Replaces the record of an existing session and slides its TTL. Returns
    * false, writing nothing, when the session no longer exists (for example
-   * it was signed out while a refresh was in flight).
+   * it was signed out while a refresh was in flight). With `lockToken`, also
+   * releases that refresh lock, in the same atomic step.
    */
   updateSession(
     handle: string,
     record: SessionRecord,
     ttlMs: number,
+    lockToken?: string,
   ): Promise<boolean>;
+  /**
+   * Takes the session's refresh lock for `leaseMs` unless another holder
+   * has it, and returns the session as it is under the lock. Undefined when
+   * someone else holds the lock. Shared by all backend instances.
+   */
+  acquireRefreshLock(
+    handle: string,
+    leaseMs: number,
+  ): Promise<{ token: string; session?: StoredSession } | undefined>;
+  /** Releases the lock if `token` still owns it. */
+  releaseRefreshLock(handle: string, token: string): Promise<void>;
   /** Records which user entity the session belongs to; keeps the TTL. */
   setEntityRef(handle: string, entityRef: string): Promise<void>;
   /** Returns whether a session was deleted. */
