@@ -93,3 +93,13 @@ export function logout(browser: Browser, authUrl: string) {
     headers: { 'X-Requested-With': 'XMLHttpRequest' },
   });
 }
+
+/** A refresh that presents `handle` as the cookie, as another tab or a forger would. */
+export function refreshWithCookie(authUrl: string, handle: string) {
+  return fetch(`${authUrl}/refresh?env=development`, {
+    headers: {
+      'X-Requested-With': 'XMLHttpRequest',
+      cookie: `keycloak-oidc-refresh-token=${handle}`,
+    },
+  });
+}

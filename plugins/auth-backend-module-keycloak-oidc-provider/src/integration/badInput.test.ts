@@ -12,6 +12,7 @@ import {
   loginUntilCallback,
   refresh,
   signIn,
+  refreshWithCookie as refreshWithCookieAt,
 } from '../__testUtils__/signIn';
 
 jest.setTimeout(60_000);
@@ -24,14 +25,8 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
   let victim: Browser;
   let victimKeys: string[];
 
-  function refreshWithCookie(value: string) {
-    return fetch(`${backend.authUrl}/refresh?env=development`, {
-      headers: {
-        'X-Requested-With': 'XMLHttpRequest',
-        cookie: `keycloak-oidc-refresh-token=${value}`,
-      },
-    });
-  }
+  const refreshWithCookie = (value: string) =>
+    refreshWithCookieAt(backend.authUrl, value);
 
   beforeAll(async () => {
     idp = await DevIdp.start();

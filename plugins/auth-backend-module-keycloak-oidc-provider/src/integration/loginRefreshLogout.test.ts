@@ -6,7 +6,12 @@ import {
   type KeycloakTestBackend,
 } from '../__testUtils__/KeycloakTestBackend';
 import { RedisServer } from '../__testUtils__/RedisServer';
-import { logout, refresh, signIn } from '../__testUtils__/signIn';
+import {
+  logout,
+  refresh,
+  signIn,
+  refreshWithCookie,
+} from '../__testUtils__/signIn';
 
 jest.setTimeout(60_000);
 
@@ -149,12 +154,7 @@ describe.each(['redis', 'memory'] as const)(
       expect(back.url).toBe('http://localhost:3000/');
 
       // the session is gone server-side: the old handle no longer refreshes
-      const replay = await fetch(`${backend.authUrl}/refresh?env=development`, {
-        headers: {
-          'X-Requested-With': 'XMLHttpRequest',
-          cookie: `keycloak-oidc-refresh-token=${handle}`,
-        },
-      });
+      const replay = await refreshWithCookie(backend.authUrl, handle);
       expect(replay.status).toBe(401);
       expect((await replay.json()).error.message).toBe(
         'Session not found or expired; sign in again',

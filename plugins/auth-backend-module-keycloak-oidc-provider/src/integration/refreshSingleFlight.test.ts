@@ -5,7 +5,7 @@ import {
   type KeycloakTestBackend,
 } from '../__testUtils__/KeycloakTestBackend';
 import { RedisServer } from '../__testUtils__/RedisServer';
-import { signIn } from '../__testUtils__/signIn';
+import { refreshWithCookie, signIn } from '../__testUtils__/signIn';
 
 jest.setTimeout(90_000);
 
@@ -44,14 +44,6 @@ describe('concurrent refreshes of one session', () => {
     return b;
   }
 
-  const refreshWith = (authUrl: string, handle: string) =>
-    fetch(`${authUrl}/refresh?env=development`, {
-      headers: {
-        'X-Requested-With': 'XMLHttpRequest',
-        cookie: `keycloak-oidc-refresh-token=${handle}`,
-      },
-    });
-
   it('3 replicas x 20 concurrent refreshes: no failure, one Keycloak grant per rotation', async () => {
     // minAccessTokenValidity 0: every refresh that gets the lock calls Keycloak
     const replicas = await Promise.all([backend(0), backend(0), backend(0)]);
@@ -61,7 +53,7 @@ describe('concurrent refreshes of one session', () => {
 
     const responses = await Promise.all(
       replicas.flatMap(r =>
-        Array.from({ length: 20 }, () => refreshWith(r.authUrl, handle)),
+        Array.from({ length: 20 }, () => refreshWithCookie(r.authUrl, handle)),
       ),
     );
     const bodies = await Promise.all(responses.map(r => r.json()));
@@ -85,7 +77,9 @@ describe('concurrent refreshes of one session', () => {
     );
 
     // the user is still signed in
-    expect((await refreshWith(replicas[1].authUrl, handle)).status).toBe(200);
+    expect((await refreshWithCookie(replicas[1].authUrl, handle)).status).toBe(
+      200,
+    );
   });
 
   it('answers from the stored tokens while the access token is fresh (fast path)', async () => {
@@ -95,7 +89,7 @@ describe('concurrent refreshes of one session', () => {
     const before = await idp.stats();
 
     const responses = await Promise.all(
-      Array.from({ length: 20 }, () => refreshWith(app.authUrl, handle)),
+      Array.from({ length: 20 }, () => refreshWithCookie(app.authUrl, handle)),
     );
     expect(responses.map(r => r.status)).toEqual(Array(20).fill(200));
     const after = await idp.stats();

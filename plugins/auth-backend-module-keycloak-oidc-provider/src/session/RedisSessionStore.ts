@@ -226,17 +226,9 @@ export class RedisSessionStore implements SessionStore {
     record: SessionRecord,
     ttlMs: number,
   ): Promise<void> {
-    await this.#write('creating the session', pipeline =>
-      (pipeline as ScriptedPipeline).hsetSession(
-        this.sessionKey(handle),
-        this.#lockKey(handle),
-        RECORD_FIELD,
-        JSON.stringify(record),
-        String(ttlMs),
-        '0',
-        '',
-      ),
-    );
+    await this.#writeRecord('creating the session', handle, record, ttlMs, {
+      mustExist: false,
+    });
   }
 
   async updateSession(
@@ -245,18 +237,31 @@ export class RedisSessionStore implements SessionStore {
     ttlMs: number,
     lockToken?: string,
   ): Promise<boolean> {
-    const [updated] = await this.#write('updating the session', pipeline =>
+    return this.#writeRecord('updating the session', handle, record, ttlMs, {
+      mustExist: true,
+      lockToken,
+    });
+  }
+
+  async #writeRecord(
+    operation: string,
+    handle: string,
+    record: SessionRecord,
+    ttlMs: number,
+    options: { mustExist: boolean; lockToken?: string },
+  ): Promise<boolean> {
+    const [written] = await this.#write(operation, pipeline =>
       (pipeline as ScriptedPipeline).hsetSession(
         this.sessionKey(handle),
         this.#lockKey(handle),
         RECORD_FIELD,
         JSON.stringify(record),
         String(ttlMs),
-        '1',
-        lockToken ?? '',
+        options.mustExist ? '1' : '0',
+        options.lockToken ?? '',
       ),
     );
-    return updated === 1;
+    return written === 1;
   }
 
   async setEntityRef(handle: string, entityRef: string): Promise<void> {
