@@ -6,33 +6,22 @@ import {
   type OAuthAuthenticatorResult,
 } from '@backstage/plugin-auth-node';
 import type { Request } from 'express';
-import { decodeJwt, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { randomNonce, randomPKCECodeVerifier } from 'openid-client';
 import {
   readProviderOptions,
   type KeycloakProviderOptions,
 } from './config/readProviderOptions';
-import { KeycloakUnavailableError, SessionEndedError } from './errors';
-import {
-  KeycloakInvalidGrantError,
-  KeycloakOidcClient,
-} from './oidc/KeycloakOidcClient';
-import {
-  newSessionRecord,
-  refreshedSessionRecord,
-} from './oidc/sessionRecordFromTokens';
+import { claimsOfRecord, SessionRefresher } from './refresh/SessionRefresher';
+import { KeycloakOidcClient } from './oidc/KeycloakOidcClient';
+import { newSessionRecord } from './oidc/sessionRecordFromTokens';
 import {
   assertWellFormedHandle,
   createSessionHandle,
   isWellFormedHandle,
 } from './session/sessionHandle';
 import { sessionTtlMs } from './session/sessionTtl';
-import type {
-  LoginTransaction,
-  SessionRecord,
-  SessionStore,
-  StoredSession,
-} from './session/types';
+import type { LoginTransaction, SessionStore } from './session/types';
 
 /**
  * The verified ID token claims of the session's user. Resolvers match on
@@ -91,8 +80,6 @@ export interface KeycloakAuthenticatorDeps {
   now?: () => number;
 }
 
-const LOCK_POLL_MS = 50;
-
 function profileFrom(claims: KeycloakIdTokenClaims) {
   return {
     email: claims.email,
@@ -144,95 +131,13 @@ export function createKeycloakAuthenticator(
     return value;
   }
 
-  const isFresh = (record: SessionRecord) =>
-    record.accessTokenExpiresAt !== undefined &&
-    deps.minAccessTokenValiditySeconds > 0 &&
-    record.accessTokenExpiresAt - now() >
-      deps.minAccessTokenValiditySeconds * 1000;
-
-  function resultFor(handle: string, session: StoredSession) {
-    const { record, entityRef } = session;
-    const claims = (
-      record.idToken ? decodeJwt(record.idToken) : { sub: record.sub }
-    ) as KeycloakIdTokenClaims;
-    return result(claims, { handle, entityRef, created: false }, record);
-  }
-
-  async function refreshUnderLock(
-    client: KeycloakOidcClient,
-    handle: string,
-    lockToken: string,
-    seen: string,
-    session: StoredSession | undefined,
-  ): Promise<KeycloakAuthResult> {
-    let done = false;
-    try {
-      if (!session) {
-        throw new SessionEndedError(
-          'Session not found or expired; sign in again',
-        );
-      }
-      if (session.record.refreshToken !== seen) {
-        return resultFor(handle, session); // rotated while we looked
-      }
-      const { record, entityRef } = session;
-
-      let tokens;
-      try {
-        tokens = await client.refresh(record.refreshToken);
-      } catch (error) {
-        if (!(error instanceof KeycloakInvalidGrantError)) {
-          throw error;
-        }
-        // Only a verdict on the token we used: if the session moved on
-        // meanwhile (a lease ran out), use the newer token set.
-        const current = await store.getSession(handle);
-        if (current && current.record.refreshToken !== record.refreshToken) {
-          return resultFor(handle, current);
-        }
-        await store.deleteSession(handle);
-        logger.warn(
-          `Keycloak ended the session of ${
-            entityRef ?? `keycloak user ${record.sub}`
-          }: invalid_grant "${
-            error.description
-          }"; deleted the server-side session and cleared its refresh cookie, the user has to sign in again`,
-          {
-            entityRef: entityRef ?? null,
-            keycloakSub: record.sub,
-            keycloakError: 'invalid_grant',
-            keycloakErrorDescription: error.description,
-          },
-        );
-        throw new SessionEndedError(
-          `Keycloak session ended (${error.description}); sign in again`,
-        );
-      }
-
-      const next = refreshedSessionRecord(record, tokens, now());
-      const saved = await store.updateSession(
-        handle,
-        next,
-        sessionTtlMs(next, deps.idleTtlSeconds, now()),
-        lockToken,
-      );
-      done = true;
-      if (!saved) {
-        throw new SessionEndedError(
-          'Session was signed out while refreshing; sign in again',
-        );
-      }
-      const claims = (tokens.claims() ??
-        (next.idToken
-          ? decodeJwt(next.idToken)
-          : { sub: next.sub })) as KeycloakIdTokenClaims;
-      return result(claims, { handle, entityRef, created: false }, next);
-    } finally {
-      if (!done) {
-        await store.releaseRefreshLock(handle, lockToken).catch(() => {});
-      }
-    }
-  }
+  const refresher = new SessionRefresher({
+    store,
+    logger,
+    now,
+    idleTtlSeconds: deps.idleTtlSeconds,
+    minAccessTokenValiditySeconds: deps.minAccessTokenValiditySeconds,
+  });
 
   return createOAuthAuthenticator<AuthenticatorContext, KeycloakOidcProfile>({
     defaultProfileTransform: async input => ({
@@ -294,57 +199,17 @@ export function createKeycloakAuthenticator(
       );
     },
 
-    /**
-     * Single-flight across all backend instances: Keycloak rotates refresh
-     * tokens and (with "Revoke Refresh Token") ends the session when an old
-     * one is reused, so concurrent refreshes of one session (tabs, replicas)
-     * must not each call Keycloak. One holder of the session's Redis lock
-     * refreshes; the others wait and use the token set it stored.
-     */
     async refresh({ refreshToken: handle }, { client, options }) {
       assertWellFormedHandle(handle);
-      const stored = await store.getSession(handle);
-      if (!stored) {
-        throw new SessionEndedError(
-          'Session not found or expired; sign in again',
-        );
-      }
-      if (isFresh(stored.record)) {
-        return resultFor(handle, stored);
-      }
-
-      const seen = stored.record.refreshToken;
-      const leaseMs = options.timeoutMs + 5000;
-      const waitUntil = now() + leaseMs + 1000;
-      for (;;) {
-        const lock = await store.acquireRefreshLock(handle, leaseMs);
-        if (lock) {
-          return refreshUnderLock(
-            client,
-            handle,
-            lock.token,
-            seen,
-            lock.session,
-          );
-        }
-        // Another request (maybe on another replica) is refreshing: wait
-        // for the token set it stores instead of calling Keycloak again.
-        await new Promise(r => setTimeout(r, LOCK_POLL_MS));
-        const current = await store.getSession(handle);
-        if (!current) {
-          throw new SessionEndedError(
-            'Session not found or expired; sign in again',
-          );
-        }
-        if (current.record.refreshToken !== seen) {
-          return resultFor(handle, current);
-        }
-        if (now() > waitUntil) {
-          throw new KeycloakUnavailableError(
-            'Keycloak refresh of this session by another request did not finish in time',
-          );
-        }
-      }
+      const { session, claims } = await refresher.refresh(handle, client, {
+        lockLeaseMs: options.timeoutMs + 5000,
+      });
+      const { record, entityRef } = session;
+      return result(
+        (claims ?? claimsOfRecord(record)) as KeycloakIdTokenClaims,
+        { handle, entityRef, created: false },
+        record,
+      );
     },
 
     async logout({ refreshToken: handle }, { client, options }) {

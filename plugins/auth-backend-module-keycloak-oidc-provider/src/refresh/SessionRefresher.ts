@@ -1,0 +1,188 @@
+import type { LoggerService } from '@backstage/backend-plugin-api';
+import { decodeJwt, type JWTPayload } from 'jose';
+import { KeycloakUnavailableError, SessionEndedError } from '../errors';
+import {
+  KeycloakInvalidGrantError,
+  type KeycloakOidcClient,
+} from '../oidc/KeycloakOidcClient';
+import { refreshedSessionRecord } from '../oidc/sessionRecordFromTokens';
+import { sessionTtlMs } from '../session/sessionTtl';
+import type {
+  SessionRecord,
+  SessionStore,
+  StoredSession,
+} from '../session/types';
+
+const LOCK_POLL_MS = 50;
+
+/** The user's claims as stored: the (verified at receipt) ID token's payload. */
+export function claimsOfRecord(record: SessionRecord): JWTPayload {
+  return record.idToken ? decodeJwt(record.idToken) : { sub: record.sub };
+}
+
+export interface RefreshOutcome {
+  session: StoredSession;
+  /** Claims of a new ID token Keycloak just issued, if it issued one */
+  claims?: JWTPayload;
+}
+
+const sessionGone = () =>
+  new SessionEndedError('Session not found or expired; sign in again');
+
+/**
+ * Refreshes one session's tokens, single-flight across every backend
+ * instance. Keycloak rotates refresh tokens and (with "Revoke Refresh
+ * Token") ends the session when an old one is reused, so concurrent
+ * refreshes of one session (tabs, replicas) must not each call Keycloak:
+ * the holder of the session's lock refreshes, the others wait and use the
+ * token set it stored. A token set that is still fresh is served as is.
+ */
+export class SessionRefresher {
+  constructor(
+    private readonly deps: {
+      store: SessionStore;
+      logger: LoggerService;
+      now: () => number;
+      idleTtlSeconds: number;
+      minAccessTokenValiditySeconds: number;
+    },
+  ) {}
+
+  async refresh(
+    handle: string,
+    client: KeycloakOidcClient,
+    { lockLeaseMs }: { lockLeaseMs: number },
+  ): Promise<RefreshOutcome> {
+    const { store, now } = this.deps;
+    const stored = await store.getSession(handle);
+    if (!stored) {
+      throw sessionGone();
+    }
+    if (this.#isFresh(stored.record)) {
+      return { session: stored };
+    }
+
+    const seen = stored.record.refreshToken;
+    const waitUntil = now() + lockLeaseMs + 1000;
+    for (;;) {
+      const lock = await store.acquireRefreshLock(handle, lockLeaseMs);
+      if (lock) {
+        return this.#refreshUnderLock(
+          client,
+          handle,
+          lock.token,
+          seen,
+          lock.session,
+        );
+      }
+      // Another request (maybe on another replica) is refreshing: wait for
+      // the token set it stores instead of calling Keycloak again.
+      await new Promise(r => setTimeout(r, LOCK_POLL_MS));
+      const current = await store.getSession(handle);
+      if (!current) {
+        throw sessionGone();
+      }
+      if (current.record.refreshToken !== seen) {
+        return { session: current };
+      }
+      if (now() > waitUntil) {
+        throw new KeycloakUnavailableError(
+          'Keycloak refresh of this session by another request did not finish in time',
+        );
+      }
+    }
+  }
+
+  #isFresh(record: SessionRecord): boolean {
+    const { minAccessTokenValiditySeconds, now } = this.deps;
+    return (
+      minAccessTokenValiditySeconds > 0 &&
+      record.accessTokenExpiresAt !== undefined &&
+      record.accessTokenExpiresAt - now() > minAccessTokenValiditySeconds * 1000
+    );
+  }
+
+  async #refreshUnderLock(
+    client: KeycloakOidcClient,
+    handle: string,
+    lockToken: string,
+    seen: string,
+    session: StoredSession | undefined,
+  ): Promise<RefreshOutcome> {
+    const { store, now } = this.deps;
+    let released = false;
+    try {
+      if (!session) {
+        throw sessionGone();
+      }
+      if (session.record.refreshToken !== seen) {
+        return { session }; // rotated between our read and the lock
+      }
+      const { record, entityRef } = session;
+
+      let tokens;
+      try {
+        tokens = await client.refresh(record.refreshToken);
+      } catch (error) {
+        if (!(error instanceof KeycloakInvalidGrantError)) {
+          throw error;
+        }
+        return await this.#sessionEnded(handle, session, error);
+      }
+
+      const next = refreshedSessionRecord(record, tokens, now());
+      const saved = await store.updateSession(
+        handle,
+        next,
+        sessionTtlMs(next, this.deps.idleTtlSeconds, now()),
+        lockToken,
+      );
+      released = true;
+      if (!saved) {
+        throw new SessionEndedError(
+          'Session was signed out while refreshing; sign in again',
+        );
+      }
+      return { session: { record: next, entityRef }, claims: tokens.claims() };
+    } finally {
+      if (!released) {
+        await store.releaseRefreshLock(handle, lockToken).catch(() => {});
+      }
+    }
+  }
+
+  /**
+   * Keycloak's verdict is only about the token we used: if the session
+   * moved on meanwhile (a lease ran out), the newer token set wins.
+   * Otherwise the session is deleted and the user has to sign in again.
+   */
+  async #sessionEnded(
+    handle: string,
+    session: StoredSession,
+    error: KeycloakInvalidGrantError,
+  ): Promise<RefreshOutcome> {
+    const { store, logger } = this.deps;
+    const { record, entityRef } = session;
+    const current = await store.getSession(handle);
+    if (current && current.record.refreshToken !== record.refreshToken) {
+      return { session: current };
+    }
+    await store.deleteSession(handle);
+    logger.warn(
+      `Keycloak ended the session of ${
+        entityRef ?? `keycloak user ${record.sub}`
+      }: invalid_grant "${
+        error.description
+      }"; deleted the server-side session and cleared its refresh cookie, the user has to sign in again`,
+      {
+        entityRef: entityRef ?? null,
+        keycloakSub: record.sub,
+        keycloakError: 'invalid_grant',
+        keycloakErrorDescription: error.description,
+      },
+    );
+    throw new SessionEndedError(
+      `Keycloak session ended (${error.description}); sign in again`,
+    );
+  }
+}
