@@ -32,6 +32,7 @@ const MINIMAL_ACL = (prefix: string) => [
   '+eval',
   // inside the scripts (session write, refresh lock)
   '+get',
+  '+hget',
   '+exists',
   '+hset',
   '+pexpire',

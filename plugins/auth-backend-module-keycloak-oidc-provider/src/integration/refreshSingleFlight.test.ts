@@ -5,6 +5,7 @@ import {
   type KeycloakTestBackend,
 } from '../__testUtils__/KeycloakTestBackend';
 import { RedisServer } from '../__testUtils__/RedisServer';
+import { redisCommandsDuring } from '../__testUtils__/redisCommandCalls';
 import { refreshWithCookie, signIn } from '../__testUtils__/signIn';
 
 jest.setTimeout(90_000);
@@ -100,5 +101,13 @@ describe('concurrent refreshes of one session', () => {
     expect(body.backstageIdentity.identity.userEntityRef).toBe(
       'user:default/bob',
     );
+
+    // one Redis round trip: the script sees the fresh expiry, takes no lock
+    const redis = redisServer.client();
+    const commands = await redisCommandsDuring(redis, async () => {
+      expect((await refreshWithCookie(app.authUrl, handle)).status).toBe(200);
+    });
+    redis.disconnect();
+    expect(commands).toEqual({ evalsha: 1, exists: 1, hget: 1, hgetall: 1 });
   });
 });

@@ -36,6 +36,9 @@ const sessionGone = () =>
  * refreshes of one session (tabs, replicas) must not each call Keycloak:
  * the holder of the session's lock refreshes, the others wait and use the
  * token set it stored. A token set that is still fresh is served as is.
+ *
+ * Redis round trips: 1 when fresh; 2 around the Keycloak call (read and
+ * lock in one script, then write and unlock in one script).
  */
 export class SessionRefresher {
   constructor(
@@ -53,37 +56,50 @@ export class SessionRefresher {
     client: KeycloakOidcClient,
     { lockLeaseMs }: { lockLeaseMs: number },
   ): Promise<RefreshOutcome> {
-    const { store, now } = this.deps;
-    const stored = await store.getSession(handle);
-    if (!stored) {
+    const { store, now, minAccessTokenValiditySeconds } = this.deps;
+    const first = await store.readForRefresh(handle, {
+      leaseMs: lockLeaseMs,
+      freshUntil:
+        minAccessTokenValiditySeconds > 0
+          ? now() + minAccessTokenValiditySeconds * 1000
+          : undefined,
+    });
+    if (!first.session) {
       throw sessionGone();
     }
-    if (this.#isFresh(stored.record)) {
-      return { session: stored };
+    if (first.lockToken) {
+      return this.#refreshUnderLock(
+        client,
+        handle,
+        first.lockToken,
+        first.session,
+      );
+    }
+    if (!this.#isLockedOut(first.session.record)) {
+      return { session: first.session }; // fresh: no Keycloak call
     }
 
-    const seen = stored.record.refreshToken;
+    // Another request (maybe on another replica) is refreshing: wait for the
+    // token set it stores instead of calling Keycloak again. Keep trying the
+    // lock too, so a holder that died blocks only for its lease.
+    const seen = first.session.record.refreshToken;
     const waitUntil = now() + lockLeaseMs + 1000;
     for (;;) {
-      const lock = await store.acquireRefreshLock(handle, lockLeaseMs);
-      if (lock) {
-        return this.#refreshUnderLock(
-          client,
-          handle,
-          lock.token,
-          seen,
-          lock.session,
-        );
-      }
-      // Another request (maybe on another replica) is refreshing: wait for
-      // the token set it stores instead of calling Keycloak again.
       await new Promise(r => setTimeout(r, LOCK_POLL_MS));
-      const current = await store.getSession(handle);
-      if (!current) {
-        throw sessionGone();
+      const { session, lockToken } = await store.readForRefresh(handle, {
+        leaseMs: lockLeaseMs,
+      });
+      if (!session || session.record.refreshToken !== seen) {
+        if (lockToken) {
+          await store.releaseRefreshLock(handle, lockToken);
+        }
+        if (!session) {
+          throw sessionGone();
+        }
+        return { session };
       }
-      if (current.record.refreshToken !== seen) {
-        return { session: current };
+      if (lockToken) {
+        return this.#refreshUnderLock(client, handle, lockToken, session);
       }
       if (now() > waitUntil) {
         throw new KeycloakUnavailableError(
@@ -93,12 +109,13 @@ export class SessionRefresher {
     }
   }
 
-  #isFresh(record: SessionRecord): boolean {
+  /** Not fresh enough to serve as is, so the caller had to want the lock. */
+  #isLockedOut(record: SessionRecord): boolean {
     const { minAccessTokenValiditySeconds, now } = this.deps;
-    return (
+    return !(
       minAccessTokenValiditySeconds > 0 &&
       record.accessTokenExpiresAt !== undefined &&
-      record.accessTokenExpiresAt - now() > minAccessTokenValiditySeconds * 1000
+      record.accessTokenExpiresAt > now() + minAccessTokenValiditySeconds * 1000
     );
   }
 
@@ -106,20 +123,12 @@ export class SessionRefresher {
     client: KeycloakOidcClient,
     handle: string,
     lockToken: string,
-    seen: string,
-    session: StoredSession | undefined,
+    session: StoredSession,
   ): Promise<RefreshOutcome> {
     const { store, now } = this.deps;
     let released = false;
     try {
-      if (!session) {
-        throw sessionGone();
-      }
-      if (session.record.refreshToken !== seen) {
-        return { session }; // rotated between our read and the lock
-      }
       const { record, entityRef } = session;
-
       let tokens;
       try {
         tokens = await client.refresh(record.refreshToken);

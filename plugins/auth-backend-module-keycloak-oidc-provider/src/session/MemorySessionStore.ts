@@ -87,17 +87,30 @@ export class MemorySessionStore implements SessionStore {
     return !!entry;
   }
 
-  async acquireRefreshLock(
+  async readForRefresh(
     handle: string,
-    leaseMs: number,
-  ): Promise<{ token: string; session?: StoredSession } | undefined> {
+    options: { leaseMs: number; freshUntil?: number },
+  ): Promise<{ session?: StoredSession; lockToken?: string }> {
+    const session = await this.getSession(handle);
+    const expiresAt = session?.record.accessTokenExpiresAt;
+    if (
+      !session ||
+      (options.freshUntil !== undefined &&
+        expiresAt !== undefined &&
+        expiresAt > options.freshUntil)
+    ) {
+      return { session };
+    }
     const key = sessionKeyId(handle);
     if (this.#live(this.#locks, key)) {
-      return undefined;
+      return { session };
     }
-    const token = randomUUID();
-    this.#locks.set(key, { value: token, expiresAt: this.#now() + leaseMs });
-    return { token, session: await this.getSession(handle) };
+    const lockToken = randomUUID();
+    this.#locks.set(key, {
+      value: lockToken,
+      expiresAt: this.#now() + options.leaseMs,
+    });
+    return { session, lockToken };
   }
 
   async releaseRefreshLock(handle: string, token: string): Promise<void> {

@@ -12,16 +12,21 @@ import type {
 
 const RECORD_FIELD = 'record';
 const ENTITY_REF_FIELD = 'user';
+// The access token's expiry (epoch ms) in plain form, so the refresh script
+// can decide freshness inside Redis without reading the record.
+const EXPIRY_FIELD = 'exp';
 
 // Writes one field of a session hash and its TTL atomically, so a key never
 // exists without a TTL. With ARGV[4] = '1' it writes only while the session
 // still exists, so a refresh that finishes after a logout cannot resurrect
 // it. ARGV[3] = new TTL in ms, or '' to keep the current one. ARGV[5] = a
 // refresh lock token to release (KEYS[2]) if it still owns the lock, or ''.
+// ARGV[6] = the access token expiry to store alongside, or ''.
 const HSET_SESSION = `
 local written = 0
 if ARGV[4] ~= '1' or redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], '${EXPIRY_FIELD}', ARGV[6]) end
   if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
   written = 1
 end
@@ -31,13 +36,20 @@ end
 return written
 `;
 
-// Takes the refresh lock (KEYS[2]) and, only if that worked, returns the
-// session hash (KEYS[1]) as it is under the lock: one round trip.
-const LOCK_AND_READ = `
+// The start of every refresh, in one round trip: returns {state, session}
+// with state 2 = access token fresh beyond ARGV[3] (no lock taken),
+// 1 = refresh lock KEYS[2] taken with token ARGV[1] for ARGV[2] ms,
+// 0 = another holder has the lock (or the session is gone).
+const READ_FOR_REFRESH = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, {}} end
+local exp = tonumber(redis.call('HGET', KEYS[1], '${EXPIRY_FIELD}') or '0')
+if ARGV[3] ~= '' and exp > tonumber(ARGV[3]) then
+  return {2, redis.call('HGETALL', KEYS[1])}
+end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {1, redis.call('HGETALL', KEYS[1])}
 end
-return {0}
+return {0, redis.call('HGETALL', KEYS[1])}
 `;
 
 // Deletes the lock only for its owner, so a holder whose lease ran out
@@ -55,16 +67,18 @@ type HsetSession<R> = (
   ttlMs: string,
   mustExist: '0' | '1',
   lockToken: string,
+  accessTokenExpiresAt: string,
 ) => R;
 
 type ScriptedRedis = RedisClient & {
   hsetSession: HsetSession<Promise<number>>;
-  lockAndRead(
+  readForRefresh(
     key: string,
     lockKey: string,
     token: string,
     leaseMs: string,
-  ): Promise<[number, string[]?]>;
+    freshUntil: string,
+  ): Promise<[number, string[]]>;
   releaseLock(lockKey: string, token: string): Promise<number>;
 };
 type ScriptedPipeline = ChainableCommander & {
@@ -136,9 +150,9 @@ export class RedisSessionStore implements SessionStore {
         numberOfKeys: 2,
         lua: HSET_SESSION,
       });
-      client.defineCommand('lockAndRead', {
+      client.defineCommand('readForRefresh', {
         numberOfKeys: 2,
-        lua: LOCK_AND_READ,
+        lua: READ_FOR_REFRESH,
       });
       client.defineCommand('releaseLock', {
         numberOfKeys: 1,
@@ -192,27 +206,26 @@ export class RedisSessionStore implements SessionStore {
     return toStoredSession(fields);
   }
 
-  async acquireRefreshLock(
+  async readForRefresh(
     handle: string,
-    leaseMs: number,
-  ): Promise<{ token: string; session?: StoredSession } | undefined> {
+    options: { leaseMs: number; freshUntil?: number },
+  ): Promise<{ session?: StoredSession; lockToken?: string }> {
     const token = randomUUID();
-    const [acquired, flat] = await this.#run('taking the refresh lock', () =>
-      this.#redis.lockAndRead(
+    const [state, flat] = await this.#run('reading the session', () =>
+      this.#redis.readForRefresh(
         this.sessionKey(handle),
         this.#lockKey(handle),
         token,
-        String(leaseMs),
+        String(options.leaseMs),
+        options.freshUntil === undefined ? '' : String(options.freshUntil),
       ),
     );
-    if (acquired !== 1) {
-      return undefined;
-    }
     const fields: Record<string, string> = {};
-    for (let i = 0; flat && i < flat.length; i += 2) {
+    for (let i = 0; i < flat.length; i += 2) {
       fields[flat[i]] = flat[i + 1];
     }
-    return { token, session: toStoredSession(fields) };
+    const session = toStoredSession(fields);
+    return state === 1 ? { session, lockToken: token } : { session };
   }
 
   async releaseRefreshLock(handle: string, token: string): Promise<void> {
@@ -259,6 +272,7 @@ export class RedisSessionStore implements SessionStore {
         String(ttlMs),
         options.mustExist ? '1' : '0',
         options.lockToken ?? '',
+        String(record.accessTokenExpiresAt ?? 0),
       ),
     );
     return written === 1;
@@ -273,6 +287,7 @@ export class RedisSessionStore implements SessionStore {
         entityRef,
         '',
         '1',
+        '',
         '',
       ),
     );

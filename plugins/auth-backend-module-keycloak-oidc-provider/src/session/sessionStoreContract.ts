@@ -110,31 +110,70 @@ export function describeSessionStoreContract(
       const record = sampleRecord();
       await store.createSession(handle, record, 60_000);
 
-      const first = await store.acquireRefreshLock(handle, 10_000);
-      expect(first?.session?.record).toEqual(record);
-      expect(await store.acquireRefreshLock(handle, 10_000)).toBeUndefined();
+      const first = await store.readForRefresh(handle, { leaseMs: 10_000 });
+      expect(first).toEqual({
+        session: { record },
+        lockToken: expect.any(String),
+      });
+      // another caller gets the session to wait on, but no lock
+      expect(await store.readForRefresh(handle, { leaseMs: 10_000 })).toEqual({
+        session: { record },
+      });
 
       await store.releaseRefreshLock(handle, 'not-the-owner');
-      expect(await store.acquireRefreshLock(handle, 10_000)).toBeUndefined();
+      expect(
+        (await store.readForRefresh(handle, { leaseMs: 10_000 })).lockToken,
+      ).toBeUndefined();
 
       // writing the refreshed record releases the lock in the same step
       const next = { ...record, refreshToken: 'rotated' };
       expect(
-        await store.updateSession(handle, next, 60_000, first!.token),
+        await store.updateSession(handle, next, 60_000, first.lockToken),
       ).toBe(true);
-      const second = await store.acquireRefreshLock(handle, 10_000);
-      expect(second?.session?.record.refreshToken).toBe('rotated');
-      await store.releaseRefreshLock(handle, second!.token);
-      expect(await store.acquireRefreshLock(handle, 10_000)).toBeDefined();
+      const second = await store.readForRefresh(handle, { leaseMs: 10_000 });
+      expect(second.session?.record.refreshToken).toBe('rotated');
+      expect(second.lockToken).toEqual(expect.any(String));
+      await store.releaseRefreshLock(handle, second.lockToken!);
+      expect(
+        (await store.readForRefresh(handle, { leaseMs: 10_000 })).lockToken,
+      ).toEqual(expect.any(String));
+    });
+
+    it('serves a fresh access token without taking the lock', async () => {
+      const handle = createSessionHandle();
+      const expiresAt = Date.now() + 300_000;
+      await store.createSession(
+        handle,
+        sampleRecord({ accessTokenExpiresAt: expiresAt }),
+        60_000,
+      );
+      const fresh = await store.readForRefresh(handle, {
+        leaseMs: 10_000,
+        freshUntil: expiresAt - 1,
+      });
+      expect(fresh.session).toBeDefined();
+      expect(fresh.lockToken).toBeUndefined();
+      const stale = await store.readForRefresh(handle, {
+        leaseMs: 10_000,
+        freshUntil: expiresAt + 1,
+      });
+      expect(stale.lockToken).toEqual(expect.any(String));
+    });
+
+    it('takes no lock for a missing session', async () => {
+      expect(
+        await store.readForRefresh(createSessionHandle(), { leaseMs: 10_000 }),
+      ).toEqual({ session: undefined });
     });
 
     it('lets a crashed holder block only for its lease', async () => {
       const handle = createSessionHandle();
       await store.createSession(handle, sampleRecord(), 60_000);
-      expect(await store.acquireRefreshLock(handle, 50)).toBeDefined();
-      expect(await store.acquireRefreshLock(handle, 50)).toBeUndefined();
+      const take = () => store.readForRefresh(handle, { leaseMs: 50 });
+      expect((await take()).lockToken).toBeDefined();
+      expect((await take()).lockToken).toBeUndefined();
       await new Promise(r => setTimeout(r, 120));
-      expect(await store.acquireRefreshLock(handle, 50)).toBeDefined();
+      expect((await take()).lockToken).toBeDefined();
     });
 
     it('keeps sessions of different handles apart', async () => {

@@ -80,14 +80,16 @@ export interface SessionStore {
     lockToken?: string,
   ): Promise<boolean>;
   /**
-   * Takes the session's refresh lock for `leaseMs` unless another holder
-   * has it, and returns the session as it is under the lock. Undefined when
-   * someone else holds the lock. Shared by all backend instances.
+   * One round trip at the start of a refresh. Returns the session, and:
+   * nothing more when its access token is valid until after `freshUntil`
+   * (epoch ms; omit to never count it fresh); otherwise a `lockToken` when
+   * this caller took the session's refresh lock for `leaseMs`, or no token
+   * when another holder (any backend instance) has it.
    */
-  acquireRefreshLock(
+  readForRefresh(
     handle: string,
-    leaseMs: number,
-  ): Promise<{ token: string; session?: StoredSession } | undefined>;
+    options: { leaseMs: number; freshUntil?: number },
+  ): Promise<{ session?: StoredSession; lockToken?: string }>;
   /** Releases the lock if `token` still owns it. */
   releaseRefreshLock(handle: string, token: string): Promise<void>;
   /** Records which user entity the session belongs to; keeps the TTL. */
