@@ -44,13 +44,13 @@ async function measureStoreWrites(
     replicaWaitMs:
       durability === 'replicated' ? commandTimeoutMs / 2 : undefined,
   });
-  const handle = createSessionHandle();
   const record = sampleRecord({
     // Keycloak-sized tokens
     accessToken: 'a'.repeat(1400),
     refreshToken: 'r'.repeat(800),
     idToken: 'i'.repeat(1200),
   });
+  const handle = createSessionHandle(record.sub);
   await store.createSession(handle, record, 600_000);
   const summary = await timeRepeated(STORE_WRITES, 200, async () => {
     await store.updateSession(handle, record, 600_000);

@@ -76,6 +76,7 @@ export interface KeycloakAuthenticatorDeps {
   idleTtlSeconds: number;
   loginTtlSeconds: number;
   minAccessTokenValiditySeconds: number;
+  maxSessionsPerUser: number;
   appUrl: string;
   now?: () => number;
 }
@@ -186,12 +187,22 @@ export function createKeycloakAuthenticator(
         transaction,
       });
       const record = newSessionRecord(tokens, now(), options.sessionDurationMs);
-      const handle = createSessionHandle();
-      await store.createSession(
+      const handle = createSessionHandle(record.sub);
+      const { evicted } = await store.createSession(
         handle,
         record,
         sessionTtlMs(record, deps.idleTtlSeconds, now()),
+        {
+          metadata: { userAgent: req.get('user-agent') },
+          maxSessionsPerUser: deps.maxSessionsPerUser,
+        },
       );
+      if (evicted > 0) {
+        logger.info(
+          `Signed out ${evicted} older session(s) of keycloak user ${record.sub}: more than maxSessionsPerUser (${deps.maxSessionsPerUser})`,
+          { keycloakSub: record.sub, evictedSessions: evicted },
+        );
+      }
       return result(
         tokens.claims() as KeycloakIdTokenClaims,
         { handle, created: true },

@@ -81,6 +81,7 @@ export function createKeycloakProviderFactory(deps: {
       loginTtlSeconds: deps.sessionOptions.loginTtlSeconds,
       minAccessTokenValiditySeconds:
         deps.sessionOptions.minAccessTokenValiditySeconds,
+      maxSessionsPerUser: deps.sessionOptions.maxSessionsPerUser,
       appUrl: ctx.appUrl,
     });
     const handlers = new Map<string, AuthProviderRouteHandlers>();

@@ -57,6 +57,13 @@ export type SessionStoreOptions = {
    * while the access token stays valid at least this long (0: always call).
    */
   minAccessTokenValiditySeconds: number;
+  /** Oldest sessions of a user beyond this are evicted at login (0: no limit). */
+  maxSessionsPerUser: number;
+  /**
+   * Who may use the session admin API: user entity refs, group refs the
+   * user belongs to, or service principal subjects (e.g. `external:ops`).
+   */
+  adminPrincipals: string[];
 } & (
   | { store: 'memory' }
   | {
@@ -246,10 +253,29 @@ export function readSessionStoreOptions(
         max: 86_400,
       })) ??
     DEFAULT_MIN_ACCESS_TOKEN_VALIDITY_SECONDS;
+  const maxSessionsPerUser =
+    (session &&
+      readInteger(session, 'maxSessionsPerUser', 'auth.session', {
+        min: 0,
+        max: 10_000,
+      })) ??
+    0;
+  const adminPrincipals =
+    session?.getOptionalStringArray('admin.allow')?.map(ref => {
+      if (!/^[a-z0-9_-]+:/i.test(ref)) {
+        throw new SessionConfigError(
+          'auth.session.admin.allow',
+          `'${ref}' is not an entity ref or principal subject (e.g. user:default/alice, group:default/admins, external:ops-cli)`,
+        );
+      }
+      return ref.toLocaleLowerCase('en-US');
+    }) ?? [];
   const common = {
     ttlSeconds,
     loginTtlSeconds: LOGIN_TTL_SECONDS,
     minAccessTokenValiditySeconds,
+    maxSessionsPerUser,
+    adminPrincipals,
   };
 
   if (store === 'memory') {

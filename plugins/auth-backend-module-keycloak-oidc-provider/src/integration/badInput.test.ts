@@ -14,6 +14,7 @@ import {
   signIn,
   refreshWithCookie as refreshWithCookieAt,
 } from '../__testUtils__/signIn';
+import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
 
 jest.setTimeout(60_000);
 
@@ -24,6 +25,8 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
   let backend: KeycloakTestBackend;
   let victim: Browser;
   let victimKeys: string[];
+  let victimCookie: string;
+  const victimHandle = () => victimCookie;
 
   const refreshWithCookie = (value: string) =>
     refreshWithCookieAt(backend.authUrl, value);
@@ -37,13 +40,13 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
       redisUrl: redisServer.url,
     });
     victim = new Browser();
-    await signIn(victim, backend.authUrl, 'alice');
-    victimKeys = await redis.keys('test:session:{*');
+    victimCookie = await signIn(victim, backend.authUrl, 'alice');
+    victimKeys = await redis.keys(sessionKeyPattern());
   });
 
   /** The healthy session is still there and still works. */
   async function expectVictimUntouched() {
-    expect(await redis.keys('test:session:{*')).toEqual(
+    expect(await redis.keys(sessionKeyPattern())).toEqual(
       expect.arrayContaining(victimKeys),
     );
     expect((await refresh(victim, backend.authUrl)).status).toBe(200);
@@ -80,14 +83,22 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
     },
   );
 
-  it('a forged (well-formed, unknown) handle gets 401 "not found"', async () => {
-    const res = await refreshWithCookie(randomBytes(32).toString('base64url'));
-    expect(res.status).toBe(401);
-    expect((await res.json()).error.message).toBe(
-      'Session not found or expired; sign in again',
-    );
-    await expectVictimUntouched();
-  });
+  it.each([
+    ['an unknown user tag', () => randomBytes(12).toString('base64url')],
+    ["the victim's user tag", () => victimHandle().split('.')[0]],
+  ])(
+    'a forged (well-formed, unknown) handle with %s gets 401 "not found"',
+    async (_, tag) => {
+      const res = await refreshWithCookie(
+        `${tag()}.${randomBytes(32).toString('base64url')}`,
+      );
+      expect(res.status).toBe(401);
+      expect((await res.json()).error.message).toBe(
+        'Session not found or expired; sign in again',
+      );
+      await expectVictimUntouched();
+    },
+  );
 
   it('a truncated copy of a real handle does not reach the real session', async () => {
     const real = (await victim.cookieValue(

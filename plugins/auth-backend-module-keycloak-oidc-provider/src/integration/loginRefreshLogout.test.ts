@@ -13,6 +13,7 @@ import {
   signIn,
   refreshWithCookie,
 } from '../__testUtils__/signIn';
+import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
 
 jest.setTimeout(60_000);
 
@@ -29,8 +30,10 @@ async function dumpRedis(redis: Redis) {
   const dump: Record<string, unknown> = {};
   for (const key of keys) {
     const type = await redis.type(key);
-    dump[key] =
-      type === 'hash' ? await redis.hgetall(key) : await redis.get(key);
+    if (type === 'hash') dump[key] = await redis.hgetall(key);
+    else if (type === 'zset') dump[key] = await redis.zrange(key, 0, -1);
+    else if (type === 'set') dump[key] = await redis.smembers(key);
+    else dump[key] = await redis.get(key);
   }
   return { keys, dump };
 }
@@ -60,7 +63,7 @@ describe.each(['redis', 'memory'] as const)(
     it('signs in through the IdP login page and refreshes to a Backstage identity', async () => {
       const browser = new Browser();
       const handle = await signIn(browser, backend.authUrl, 'alice');
-      expect(handle).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(handle).toMatch(/^[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/);
 
       const res = await refresh(browser, backend.authUrl);
       expect(res.status).toBe(200);
@@ -212,14 +215,27 @@ describe('what Redis holds', () => {
     });
 
     const { keys, dump } = await dumpRedis(redis);
-    expect(keys).toHaveLength(1); // the login transaction was consumed
-    const [key] = keys;
-    expect(key).toMatch(/^test:session:\{[A-Za-z0-9_-]{43}\}$/);
-    expect(key).not.toContain(handle);
-    for (const token of tokens) {
-      expect(key).not.toContain(token);
+    // the login transaction was consumed; the session, its user's index,
+    // the sid and entity pointers and the active-session set remain
+    expect(keys).toHaveLength(5);
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^test:session:\{u:[\w-]{16}\}:s:[\w-]{43}$/),
+        expect.stringMatching(/^test:session:\{u:[\w-]{16}\}:sessions$/),
+        expect.stringMatching(/^test:session:sid:\{[\w-]{43}\}$/),
+        expect.stringMatching(/^test:session:entity:\{[\w-]{43}\}$/),
+        'test:session:active',
+      ]),
+    );
+    const secret = handle.split('.')[1];
+    for (const k of keys) {
+      expect(k).not.toContain(secret);
+      for (const token of tokens) {
+        expect(k).not.toContain(token);
+      }
     }
-    expect(JSON.stringify(dump)).not.toContain(handle);
+    expect(JSON.stringify(dump)).not.toContain(secret);
+    const [key] = await redis.keys(sessionKeyPattern());
 
     const fields = dump[key] as Record<string, string>;
     expect(fields.user).toBe('user:default/bob');
@@ -244,18 +260,23 @@ describe('what Redis holds', () => {
     const commands = await redisCommandsDuring(redis, async () => {
       expect((await refresh(browser, backend.authUrl)).status).toBe(200);
     });
-    // 1. EVALSHA: not fresh (this backend always refreshes), so take the
-    //    refresh lock and read the session (EXISTS, HGET, SET NX, HGETALL)
-    // 2. EVALSHA: store the rotated tokens and their expiry, slide the TTL,
-    //    release the lock (EXISTS, HSET x2, PEXPIRE, GET, DEL)
+    // Round trip 1, EVALSHA: not fresh (this backend always refreshes), so
+    //   take the refresh lock and read the session (EXISTS, HGET, SET NX,
+    //   HGETALL).
+    // Round trip 2, one pipeline: EVALSHA storing the rotated tokens, sliding
+    //   the TTLs of the session and its user index and releasing the lock
+    //   (EXISTS, HSET, PEXPIRE x2, PTTL, GET, DEL); EVALSHA sliding the sid
+    //   pointer (EXISTS, PTTL, PEXPIRE); ZADD XX of the active-session set.
     expect(commands).toEqual({
-      evalsha: 2,
-      exists: 2,
+      evalsha: 3,
+      exists: 3,
       hget: 1,
       set: 1,
       hgetall: 1,
-      hset: 2,
-      pexpire: 1,
+      hset: 1,
+      pexpire: 3,
+      pttl: 2,
+      zadd: 1,
       get: 1,
       del: 1,
     });

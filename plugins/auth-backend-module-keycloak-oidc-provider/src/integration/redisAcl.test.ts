@@ -10,6 +10,7 @@ import {
   refresh,
   signIn,
 } from '../__testUtils__/signIn';
+import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
 
 jest.setTimeout(60_000);
 
@@ -36,6 +37,16 @@ const MINIMAL_ACL = (prefix: string) => [
   '+exists',
   '+hset',
   '+pexpire',
+  // per-user index, pointers and the active-session count
+  '+pttl',
+  '+hmget',
+  '+zadd',
+  '+zrange',
+  '+zrem',
+  '+zcard',
+  '+zremrangebyscore',
+  '+sadd',
+  '+smembers',
 ];
 
 describe('Redis ACL user restricted to the documented rule', () => {
@@ -90,7 +101,7 @@ describe('Redis ACL user restricted to the documented rule', () => {
       await signIn(browser, backend.authUrl, 'bob');
       await idp.restart();
       expect((await refresh(browser, backend.authUrl)).status).toBe(401);
-      expect(await admin.keys('test:session:{*')).toEqual([]);
+      expect(await admin.keys(sessionKeyPattern())).toEqual([]);
       expect(backend.logger.lines.filter(l => l.level === 'error')).toEqual([]);
 
       // and the user really cannot touch anything else

@@ -7,6 +7,7 @@ import {
 import { RedisCluster } from '../__testUtils__/RedisCluster';
 import { logout, refresh, signIn } from '../__testUtils__/signIn';
 import type { DevUserName } from '../__testUtils__/users';
+import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
 
 jest.setTimeout(90_000);
 
@@ -37,7 +38,7 @@ describe('on a 3-master Redis Cluster', () => {
   });
 
   const sessionsPerNode = async () =>
-    (await cluster.keysPerNode('test:session:{*')).map(keys => keys.length);
+    (await cluster.keysPerNode(sessionKeyPattern())).map(keys => keys.length);
 
   it('logs in, refreshes, logs out and cleans up after invalid_grant; sessions spread over the masters', async () => {
     // enough sessions that every master holds some (slots are hashed from the key id)

@@ -5,6 +5,7 @@ import { startKeycloakTestBackend } from '../__testUtils__/KeycloakTestBackend';
 import { RedisServer } from '../__testUtils__/RedisServer';
 import { refresh, signIn } from '../__testUtils__/signIn';
 import { createTestPki, type TestPki } from '../__testUtils__/tlsCertificates';
+import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
 
 jest.setTimeout(60_000);
 
@@ -49,7 +50,7 @@ describe('Redis over TLS (rediss:// with CA verification)', () => {
         host: '127.0.0.1',
         tls: { ca: pki.caPem, servername: 'localhost' },
       });
-      expect(await inspector.keys('test:session:{*')).toHaveLength(1);
+      expect(await inspector.keys(sessionKeyPattern())).toHaveLength(1);
       inspector.disconnect();
     } finally {
       await backend.stop();

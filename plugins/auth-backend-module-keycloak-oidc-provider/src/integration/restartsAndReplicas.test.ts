@@ -14,10 +14,11 @@ import {
   refresh,
   signIn,
 } from '../__testUtils__/signIn';
+import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
 
 jest.setTimeout(90_000);
 
-const sessionKeys = (redis: Redis) => redis.keys('test:session:{*');
+const sessionKeys = (redis: Redis) => redis.keys(sessionKeyPattern());
 
 describe('restarts and replicas (real Redis, real dev IdP)', () => {
   let idp: DevIdp;

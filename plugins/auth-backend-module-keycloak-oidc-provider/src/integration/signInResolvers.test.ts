@@ -9,6 +9,7 @@ import {
   refresh,
 } from '../__testUtils__/signIn';
 import type { DevUserName } from '../__testUtils__/users';
+import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
 
 jest.setTimeout(60_000);
 
@@ -69,7 +70,7 @@ describe.each([
       return {
         location,
         status: res.status,
-        sessions: (await redis.keys('test:session:{*')).length,
+        sessions: (await redis.keys(sessionKeyPattern())).length,
         entityRef: res.ok
           ? (await res.json()).backstageIdentity.identity.userEntityRef
           : undefined,

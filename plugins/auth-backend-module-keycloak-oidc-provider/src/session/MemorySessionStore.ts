@@ -1,9 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { loginKeyId, sessionKeyId } from './sessionHandle';
+import {
+  loginKeyId,
+  parseSessionId,
+  sessionIdOfHandle,
+  userTag,
+} from './sessionHandle';
 import type {
   LoginTransaction,
+  SessionMetadata,
+  SessionOwner,
   SessionRecord,
   SessionStore,
+  SessionSummary,
   StoredSession,
 } from './types';
 
@@ -12,19 +20,28 @@ interface Entry<T> {
   expiresAt: number;
 }
 
+interface MemorySession extends StoredSession {
+  tag: string;
+  userAgent?: string;
+}
+
 const SWEEP_INTERVAL_MS = 60_000;
 
 /**
  * Process-local store for development and single-instance setups. Same
- * contract as the Redis store (hashed keys, single-use logins, TTLs), but
- * sessions die with the process and are not shared between replicas.
+ * contract as the Redis store (hashed keys, single-use logins, TTLs,
+ * per-user limits), but sessions die with the process and are not shared
+ * between replicas. Per-user operations scan every session: fine at
+ * development scale.
  *
  * @public
  */
 export class MemorySessionStore implements SessionStore {
   readonly #logins = new Map<string, Entry<LoginTransaction>>();
-  readonly #sessions = new Map<string, Entry<StoredSession>>();
+  /** by session id (`<tag>.<sha256(handle)>`) */
+  readonly #sessions = new Map<string, Entry<MemorySession>>();
   readonly #locks = new Map<string, Entry<string>>();
+  readonly #seenJtis = new Map<string, Entry<true>>();
   readonly #sweeper: NodeJS.Timeout;
   readonly #now: () => number;
 
@@ -55,19 +72,39 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async getSession(handle: string): Promise<StoredSession | undefined> {
-    const entry = this.#live(this.#sessions, sessionKeyId(handle));
-    return entry && structuredClone(entry.value);
+    const entry = this.#live(this.#sessions, sessionIdOfHandle(handle));
+    return entry && this.#stored(entry.value);
   }
 
   async createSession(
     handle: string,
     record: SessionRecord,
     ttlMs: number,
-  ): Promise<void> {
-    this.#sessions.set(sessionKeyId(handle), {
-      value: { record: structuredClone(record) },
+    options: { metadata?: SessionMetadata; maxSessionsPerUser?: number } = {},
+  ): Promise<{ evicted: number }> {
+    const id = sessionIdOfHandle(handle);
+    const tag = userTag(record.sub);
+    if (!id.startsWith(`${tag}.`)) {
+      throw new Error('session handle was not created for this user');
+    }
+    this.#sessions.set(id, {
+      value: {
+        record: structuredClone(record),
+        tag,
+        userAgent: options.metadata?.userAgent,
+      },
       expiresAt: this.#now() + ttlMs,
     });
+    let evicted = 0;
+    const max = options.maxSessionsPerUser ?? 0;
+    if (max > 0) {
+      const others = this.#entriesOf(tag).filter(([other]) => other !== id);
+      for (const [other] of others.slice(0, Math.max(0, others.length + 1 - max))) {
+        this.#sessions.delete(other);
+        evicted++;
+      }
+    }
+    return { evicted };
   }
 
   async updateSession(
@@ -76,7 +113,7 @@ export class MemorySessionStore implements SessionStore {
     ttlMs: number,
     lockToken?: string,
   ): Promise<boolean> {
-    const entry = this.#live(this.#sessions, sessionKeyId(handle));
+    const entry = this.#live(this.#sessions, sessionIdOfHandle(handle));
     if (entry) {
       entry.value.record = structuredClone(record);
       entry.expiresAt = this.#now() + ttlMs;
@@ -101,7 +138,7 @@ export class MemorySessionStore implements SessionStore {
     ) {
       return { session };
     }
-    const key = sessionKeyId(handle);
+    const key = sessionIdOfHandle(handle);
     if (this.#live(this.#locks, key)) {
       return { session };
     }
@@ -114,25 +151,104 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async releaseRefreshLock(handle: string, token: string): Promise<void> {
-    const key = sessionKeyId(handle);
+    const key = sessionIdOfHandle(handle);
     if (this.#live(this.#locks, key)?.value === token) {
       this.#locks.delete(key);
     }
   }
 
   async setEntityRef(handle: string, entityRef: string): Promise<void> {
-    const entry = this.#live(this.#sessions, sessionKeyId(handle));
+    const entry = this.#live(this.#sessions, sessionIdOfHandle(handle));
     if (entry) {
       entry.value.entityRef = entityRef;
     }
   }
 
   async deleteSession(handle: string): Promise<boolean> {
-    return this.#sessions.delete(sessionKeyId(handle));
+    return this.deleteSessionById(sessionIdOfHandle(handle));
+  }
+
+  async deleteSessionById(id: string): Promise<boolean> {
+    this.#locks.delete(id);
+    return !!this.#live(this.#sessions, id) && this.#sessions.delete(id);
+  }
+
+  async deleteSessionsOf(owner: SessionOwner): Promise<number> {
+    const matches = this.#matching(owner);
+    for (const [id] of matches) {
+      await this.deleteSessionById(id);
+    }
+    return matches.length;
+  }
+
+  async listSessions(owner: SessionOwner): Promise<SessionSummary[]> {
+    return this.#matching(owner).map(([id, entry]) => ({
+      id,
+      sub: entry.value.record.sub,
+      entityRef: entry.value.entityRef,
+      createdAt: entry.value.record.createdAt,
+      refreshedAt: entry.value.record.refreshedAt,
+      expiresAt: entry.expiresAt,
+      userAgent: entry.value.userAgent,
+    }));
+  }
+
+  async countSessions(): Promise<number> {
+    this.#sweep();
+    return this.#sessions.size;
+  }
+
+  async extendSessionById(id: string, ttlMs: number): Promise<boolean> {
+    const entry = parseSessionId(id) && this.#live(this.#sessions, id);
+    if (entry) {
+      entry.expiresAt = this.#now() + ttlMs;
+    }
+    return !!entry;
+  }
+
+  async markLogoutTokenSeen(jti: string, ttlMs: number): Promise<boolean> {
+    if (this.#live(this.#seenJtis, jti)) {
+      return false;
+    }
+    this.#seenJtis.set(jti, { value: true, expiresAt: this.#now() + ttlMs });
+    return true;
   }
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+  }
+
+  #stored(session: MemorySession): StoredSession {
+    return structuredClone({
+      record: session.record,
+      ...(session.entityRef !== undefined && { entityRef: session.entityRef }),
+    });
+  }
+
+  /** Live sessions of one user tag, oldest first. */
+  #entriesOf(tag: string): [string, Entry<MemorySession>][] {
+    return this.#liveSessions()
+      .filter(([, entry]) => entry.value.tag === tag)
+      .sort(([, a], [, b]) => a.value.record.createdAt - b.value.record.createdAt);
+  }
+
+  #matching(owner: SessionOwner): [string, Entry<MemorySession>][] {
+    const all = this.#liveSessions().sort(
+      ([, a], [, b]) => a.value.record.createdAt - b.value.record.createdAt,
+    );
+    if ('entityRef' in owner) {
+      return all.filter(([, e]) => e.value.entityRef === owner.entityRef);
+    }
+    return all.filter(
+      ([, e]) =>
+        (owner.sub === undefined || e.value.record.sub === owner.sub) &&
+        (owner.sid === undefined || e.value.record.sid === owner.sid),
+    );
+  }
+
+  #liveSessions(): [string, Entry<MemorySession>][] {
+    this.#sweep();
+    return [...this.#sessions];
   }
 
   #live<T>(map: Map<string, Entry<T>>, key: string): Entry<T> | undefined {
@@ -145,10 +261,12 @@ export class MemorySessionStore implements SessionStore {
   }
 
   #sweep() {
-    for (const map of [this.#logins, this.#sessions, this.#locks] as Map<
-      string,
-      Entry<unknown>
-    >[]) {
+    for (const map of [
+      this.#logins,
+      this.#sessions,
+      this.#locks,
+      this.#seenJtis,
+    ] as Map<string, Entry<unknown>>[]) {
       for (const [key] of map) {
         this.#live(map, key);
       }

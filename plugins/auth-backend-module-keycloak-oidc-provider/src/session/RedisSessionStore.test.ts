@@ -2,9 +2,10 @@ import { Redis } from 'ioredis';
 import { RedisServer } from '../__testUtils__/RedisServer';
 import { createRedisClient } from './createRedisClient';
 import { RedisSessionStore } from './RedisSessionStore';
-import { createSessionHandle, sessionKeyId } from './sessionHandle';
+import { sessionKeyId, userTag } from './sessionHandle';
 import {
   describeSessionStoreContract,
+  newHandle,
   sampleRecord,
 } from './sessionStoreContract';
 import { SessionStoreUnavailableError } from '../errors';
@@ -40,22 +41,43 @@ async function newStore(prefix = 'contract:') {
 describeSessionStoreContract('RedisSessionStore', () => newStore());
 
 describe('RedisSessionStore layout', () => {
-  it('keys a session by a hash of its handle inside a cluster hash tag', async () => {
+  it("keys a session by a hash of its handle inside its user's hash tag", async () => {
     const store = await newStore('layout:');
-    const handle = createSessionHandle();
-    await store.createSession(handle, sampleRecord(), 60_000);
+    const handle = newHandle();
+    const record = sampleRecord();
+    await store.createSession(handle, record, 60_000);
+    const tag = userTag(record.sub);
+    const sessionKey = `layout:{u:${tag}}:s:${sessionKeyId(handle)}`;
     const keys = await inspector.keys('layout:*');
-    expect(keys).toEqual([`layout:{${sessionKeyId(handle)}}`]);
-    expect(keys[0]).not.toContain(handle);
-    expect(await inspector.type(keys[0])).toBe('hash');
-    const ttl = await inspector.pttl(keys[0]);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(60_000);
+    expect(keys).toHaveLength(4);
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        sessionKey,
+        `layout:{u:${tag}}:sessions`,
+        'layout:active',
+        expect.stringMatching(/^layout:sid:\{[\w-]{43}\}$/),
+      ]),
+    );
+    for (const key of keys) {
+      expect(key).not.toContain(handle.split('.')[1]);
+      const ttl = await inspector.pttl(key);
+      if (key !== 'layout:active') {
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(60_000);
+      }
+    }
+    expect(await inspector.type(sessionKey)).toBe('hash');
+    // plain fields are token-free; the sid is stored hashed
+    const fields = await inspector.hgetall(sessionKey);
+    expect(Object.keys(fields).sort()).toEqual(
+      ['c', 'exp', 'record', 'sid', 'sub'].sort(),
+    );
+    expect(fields.sid).not.toContain(record.sid);
   });
 
   it('sets the new TTL on update', async () => {
     const store = await newStore('slide:');
-    const handle = createSessionHandle();
+    const handle = newHandle();
     await store.createSession(handle, sampleRecord(), 60_000);
     await store.updateSession(handle, sampleRecord(), 3_600_000);
     expect(await inspector.pttl(store.sessionKey(handle))).toBeGreaterThan(
@@ -65,7 +87,7 @@ describe('RedisSessionStore layout', () => {
 
   it('keeps the TTL when recording the entity ref', async () => {
     const store = await newStore('ttl:');
-    const handle = createSessionHandle();
+    const handle = newHandle();
     await store.createSession(handle, sampleRecord(), 60_000);
     await store.setEntityRef(handle, 'user:default/alice');
     expect(await inspector.pttl(store.sessionKey(handle))).toBeGreaterThan(0);
@@ -81,10 +103,10 @@ describe('RedisSessionStore layout', () => {
     });
     await client.connect().catch(() => {});
     const store = new RedisSessionStore({ client, prefix: 'x:' });
-    await expect(store.getSession(createSessionHandle())).rejects.toThrow(
+    await expect(store.getSession(newHandle())).rejects.toThrow(
       SessionStoreUnavailableError,
     );
-    await expect(store.getSession(createSessionHandle())).rejects.toThrow(
+    await expect(store.getSession(newHandle())).rejects.toThrow(
       /^Session store \(Redis\) unavailable while reading the session/,
     );
     client.disconnect();

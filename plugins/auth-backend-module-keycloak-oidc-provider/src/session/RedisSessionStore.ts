@@ -2,103 +2,70 @@ import type { ChainableCommander } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { SessionStoreUnavailableError } from '../errors';
 import type { RedisClient } from './createRedisClient';
-import { loginKeyId, sessionKeyId } from './sessionHandle';
+import {
+  CREATE_SESSION,
+  DELETE_SESSION,
+  DELETE_USER_SESSIONS,
+  EXTEND_SESSION,
+  FIELDS,
+  POINTER,
+  READ_FOR_REFRESH,
+  RELEASE_LOCK,
+  WRITE_SESSION,
+} from './redisSessionScripts';
+import type { RecordSealer } from './RecordSealer';
+import {
+  entityKeyId,
+  loginKeyId,
+  parseSessionId,
+  sessionKeyId,
+  sidKeyId,
+  userTag,
+  userTagOfHandle,
+} from './sessionHandle';
 import type {
   LoginTransaction,
+  SessionMetadata,
+  SessionOwner,
   SessionRecord,
   SessionStore,
+  SessionSummary,
   StoredSession,
 } from './types';
 
-const RECORD_FIELD = 'record';
-const ENTITY_REF_FIELD = 'user';
-// The access token's expiry (epoch ms) in plain form, so the refresh script
-// can decide freshness inside Redis without reading the record.
-const EXPIRY_FIELD = 'exp';
+const SCRIPTS = {
+  createSession: { keys: 2, lua: CREATE_SESSION },
+  writeSession: { keys: 3, lua: WRITE_SESSION },
+  readForRefresh: { keys: 2, lua: READ_FOR_REFRESH },
+  releaseLock: { keys: 1, lua: RELEASE_LOCK },
+  deleteUserSessions: { keys: 1, lua: DELETE_USER_SESSIONS },
+  deleteOne: { keys: 3, lua: DELETE_SESSION },
+  extendSession: { keys: 2, lua: EXTEND_SESSION },
+  pointer: { keys: 1, lua: POINTER },
+} as const;
+type ScriptName = keyof typeof SCRIPTS;
+type ScriptCall = (...keysAndArgs: (string | number)[]) => any;
+/** A client or pipeline with the scripts defined as commands. */
+type Scripted<T> = T & Record<ScriptName, ScriptCall>;
 
-// Writes one field of a session hash and its TTL atomically, so a key never
-// exists without a TTL. With ARGV[4] = '1' it writes only while the session
-// still exists, so a refresh that finishes after a logout cannot resurrect
-// it. ARGV[3] = new TTL in ms, or '' to keep the current one. ARGV[5] = a
-// refresh lock token to release (KEYS[2]) if it still owns the lock, or ''.
-// ARGV[6] = the access token expiry to store alongside, or ''.
-const HSET_SESSION = `
-local written = 0
-if ARGV[4] ~= '1' or redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], '${EXPIRY_FIELD}', ARGV[6]) end
-  if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-  written = 1
-end
-if ARGV[5] ~= '' and redis.call('GET', KEYS[2]) == ARGV[5] then
-  redis.call('DEL', KEYS[2])
-end
-return written
-`;
+/** Commands on keys of one slot other than the session's, for a pipeline. */
+type SideWrite = (pipeline: Scripted<ChainableCommander>) => void;
 
-// The start of every refresh, in one round trip: returns {state, session}
-// with state 2 = access token fresh beyond ARGV[3] (no lock taken),
-// 1 = refresh lock KEYS[2] taken with token ARGV[1] for ARGV[2] ms,
-// 0 = another holder has the lock (or the session is gone).
-const READ_FOR_REFRESH = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0, {}} end
-local exp = tonumber(redis.call('HGET', KEYS[1], '${EXPIRY_FIELD}') or '0')
-if ARGV[3] ~= '' and exp > tonumber(ARGV[3]) then
-  return {2, redis.call('HGETALL', KEYS[1])}
-end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, redis.call('HGETALL', KEYS[1])}
-end
-return {0, redis.call('HGETALL', KEYS[1])}
-`;
+const MAX_USER_AGENT_LENGTH = 256;
 
-// Deletes the lock only for its owner, so a holder whose lease ran out
-// cannot release the next holder's lock.
-const RELEASE_LOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-
-type HsetSession<R> = (
-  key: string,
-  lockKey: string,
-  field: string,
-  value: string,
-  ttlMs: string,
-  mustExist: '0' | '1',
-  lockToken: string,
-  accessTokenExpiresAt: string,
-) => R;
-
-type ScriptedRedis = RedisClient & {
-  hsetSession: HsetSession<Promise<number>>;
-  readForRefresh(
-    key: string,
-    lockKey: string,
-    token: string,
-    leaseMs: string,
-    freshUntil: string,
-  ): Promise<[number, string[]]>;
-  releaseLock(lockKey: string, token: string): Promise<number>;
-};
-type ScriptedPipeline = ChainableCommander & {
-  hsetSession: HsetSession<ChainableCommander>;
-};
-
-function toStoredSession(
-  fields: Record<string, string>,
-): StoredSession | undefined {
-  const raw = fields[RECORD_FIELD];
-  if (!raw) {
-    return undefined;
-  }
-  return {
-    record: JSON.parse(raw) as SessionRecord,
-    entityRef: fields[ENTITY_REF_FIELD] || undefined,
-  };
+/** Where one session's keys live: its user's slot and its own key id. */
+interface SessionKeys {
+  tag: string;
+  keyId: string;
+  /** the id operators see: `<tag>.<keyId>` */
+  id: string;
+  session: string;
+  lock: string;
+  index: string;
+  /** what the user's session keys start with (key = memberPrefix + keyId) */
+  memberPrefix: string;
 }
 
-/** Run each pipeline entry's error, or its results in order. */
 function pipelineResults(results: [Error | null, unknown][] | null): unknown[] {
   if (!results) {
     throw new Error('transaction aborted');
@@ -110,65 +77,119 @@ function pipelineResults(results: [Error | null, unknown][] | null): unknown[] {
   return results.map(([, value]) => value);
 }
 
+function fieldsOf(flat: string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) {
+    fields[flat[i]] = flat[i + 1];
+  }
+  return fields;
+}
+
 /**
  * Sessions and login transactions in Redis.
  *
- * Layout (every key of one session shares the `{…}` hash tag, so the same
- * code runs on Redis Cluster):
- * - `<prefix>{<sha256(handle)>}`: hash with `record` (token set, JSON) and
- *   `user` (resolved entity ref); idle TTL slid on every refresh.
- * - `<prefix>login:{<sha256(state)>}`: the pending login, read with GETDEL.
+ * Layout (`{…}` is the Redis Cluster hash tag; a user's keys share one):
+ * - `<prefix>{u:<tag>}:s:<sha256(handle)>`: hash with the token set
+ *   (`record`, sealed when encryption keys are configured) and plain,
+ *   token-free fields (entity ref, expiry, hashed `sid`, `sub`, times,
+ *   user agent); idle TTL slid on every refresh. `<tag>` is a hash of the
+ *   Keycloak `sub`, carried in the handle so no lookup is needed.
+ * - `<…>:lock`: the session's refresh lock.
+ * - `<prefix>{u:<tag>}:sessions`: sorted set of the user's session key ids
+ *   by creation time; for per-user limits, listing and logout by `sub`.
+ * - `<prefix>sid:{<sha256(sid)>}`, `<prefix>entity:{<sha256(ref)>}`: sets
+ *   of user tags, to find sessions by Keycloak `sid` or entity ref.
+ * - `<prefix>active`: sorted set of session ids by expiry, for counting.
+ * - `<prefix>login:{<sha256(state)>}`: a pending login, read with GETDEL.
+ * - `<prefix>logout-jti:{<sha256(jti)>}`: back-channel logout replay guard.
+ *
+ * Writes to keys of other slots (pointers, the active set) go in the same
+ * pipeline on a single Redis and in parallel on a Cluster.
  *
  * @public
  */
 export class RedisSessionStore implements SessionStore {
-  readonly #redis: ScriptedRedis;
+  readonly #redis: Scripted<RedisClient>;
   readonly #prefix: string;
   readonly #replicaWaitMs?: number;
+  readonly #sealer?: RecordSealer;
+  readonly #now: () => number;
   readonly #lastConnectionError: () => string | undefined;
+  readonly #observe?: (operation: string, ms: number, ok: boolean) => void;
 
   /**
    * `replicaWaitMs`: with durability `replicated`, every session write is
    * followed, in the same round trip, by `WAIT 1 <replicaWaitMs>`; a write
    * no replica acknowledged in time fails as unavailable (it is still on the
    * master, so nothing is lost unless the master dies right then).
+   * `sealer`: encrypts token sets at rest.
    */
   constructor(options: {
     client: RedisClient;
     prefix: string;
     replicaWaitMs?: number;
+    sealer?: RecordSealer;
+    now?: () => number;
     /** Why the connection is down, if it is, for error messages */
     lastConnectionError?: () => string | undefined;
+    /** Called after each store operation with its duration */
+    observe?: (operation: string, ms: number, ok: boolean) => void;
   }) {
     this.#prefix = options.prefix;
     this.#replicaWaitMs = options.replicaWaitMs;
+    this.#sealer = options.sealer;
+    this.#now = options.now ?? Date.now;
+    this.#observe = options.observe;
     this.#lastConnectionError =
       options.lastConnectionError ?? (() => undefined);
-    const client = options.client as ScriptedRedis;
-    if (typeof client.hsetSession !== 'function') {
-      client.defineCommand('hsetSession', {
-        numberOfKeys: 2,
-        lua: HSET_SESSION,
-      });
-      client.defineCommand('readForRefresh', {
-        numberOfKeys: 2,
-        lua: READ_FOR_REFRESH,
-      });
-      client.defineCommand('releaseLock', {
-        numberOfKeys: 1,
-        lua: RELEASE_LOCK,
-      });
+    const client = options.client as Scripted<RedisClient>;
+    // ioredis runs them by EVALSHA and loads them when Redis lost them
+    // (restart, failover), also inside pipelines.
+    if (typeof client.createSession !== 'function') {
+      for (const [name, { keys, lua }] of Object.entries(SCRIPTS)) {
+        client.defineCommand(name, { numberOfKeys: keys, lua });
+      }
     }
     this.#redis = client;
   }
 
   /** The Redis key of a session, for operators and tests. */
   sessionKey(handle: string): string {
-    return `${this.#prefix}{${sessionKeyId(handle)}}`;
+    return this.#keysOf(userTagOfHandle(handle), sessionKeyId(handle)).session;
   }
 
-  #lockKey(handle: string): string {
-    return `${this.sessionKey(handle)}:lock`;
+  #keysOf(tag: string, keyId: string): SessionKeys {
+    const memberPrefix = `${this.#prefix}{u:${tag}}:s:`;
+    const session = `${memberPrefix}${keyId}`;
+    return {
+      tag,
+      keyId,
+      id: `${tag}.${keyId}`,
+      session,
+      lock: `${session}:lock`,
+      index: `${this.#prefix}{u:${tag}}:sessions`,
+      memberPrefix,
+    };
+  }
+
+  #keysOfHandle(handle: string): SessionKeys {
+    return this.#keysOf(userTagOfHandle(handle), sessionKeyId(handle));
+  }
+
+  #indexOf(tag: string) {
+    return this.#keysOf(tag, '');
+  }
+
+  #activeKey() {
+    return `${this.#prefix}active`;
+  }
+
+  #sidKey(sid: string) {
+    return `${this.#prefix}sid:{${sidKeyId(sid)}}`;
+  }
+
+  #entityKey(entityRef: string) {
+    return `${this.#prefix}entity:{${entityKeyId(entityRef)}}`;
   }
 
   #loginKey(state: string): string {
@@ -200,37 +221,36 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async getSession(handle: string): Promise<StoredSession | undefined> {
+    const keys = this.#keysOfHandle(handle);
     const fields = await this.#run('reading the session', () =>
-      this.#redis.hgetall(this.sessionKey(handle)),
+      this.#redis.hgetall(keys.session),
     );
-    return toStoredSession(fields);
+    return this.#toStoredSession(keys, fields);
   }
 
   async readForRefresh(
     handle: string,
     options: { leaseMs: number; freshUntil?: number },
   ): Promise<{ session?: StoredSession; lockToken?: string }> {
+    const keys = this.#keysOfHandle(handle);
     const token = randomUUID();
-    const [state, flat] = await this.#run('reading the session', () =>
+    const [state, flat] = (await this.#run('reading the session', () =>
       this.#redis.readForRefresh(
-        this.sessionKey(handle),
-        this.#lockKey(handle),
+        keys.session,
+        keys.lock,
         token,
-        String(options.leaseMs),
-        options.freshUntil === undefined ? '' : String(options.freshUntil),
+        options.leaseMs,
+        options.freshUntil ?? '',
       ),
-    );
-    const fields: Record<string, string> = {};
-    for (let i = 0; i < flat.length; i += 2) {
-      fields[flat[i]] = flat[i + 1];
-    }
-    const session = toStoredSession(fields);
+    )) as [number, string[]];
+    const session = this.#toStoredSession(keys, fieldsOf(flat));
     return state === 1 ? { session, lockToken: token } : { session };
   }
 
   async releaseRefreshLock(handle: string, token: string): Promise<void> {
+    const keys = this.#keysOfHandle(handle);
     await this.#run('releasing the refresh lock', () =>
-      this.#redis.releaseLock(this.#lockKey(handle), token),
+      this.#redis.releaseLock(keys.lock, token),
     );
   }
 
@@ -238,10 +258,54 @@ export class RedisSessionStore implements SessionStore {
     handle: string,
     record: SessionRecord,
     ttlMs: number,
-  ): Promise<void> {
-    await this.#writeRecord('creating the session', handle, record, ttlMs, {
-      mustExist: false,
-    });
+    options: { metadata?: SessionMetadata; maxSessionsPerUser?: number } = {},
+  ): Promise<{ evicted: number }> {
+    const keys = this.#keysOfHandle(handle);
+    if (keys.tag !== userTag(record.sub)) {
+      throw new Error('session handle was not created for this user');
+    }
+    const userAgent = options.metadata?.userAgent?.slice(
+      0,
+      MAX_USER_AGENT_LENGTH,
+    );
+    const fields = [
+      ...this.#recordFields(keys, record),
+      FIELDS.sub,
+      record.sub,
+      FIELDS.createdAt,
+      record.createdAt,
+      ...(record.sid ? [FIELDS.sid, sidKeyId(record.sid)] : []),
+      ...(userAgent ? [FIELDS.userAgent, userAgent] : []),
+    ];
+    const side: SideWrite[] = [
+      p => p.zadd(this.#activeKey(), this.#now() + ttlMs, keys.id),
+    ];
+    if (record.sid) {
+      const sidKey = this.#sidKey(record.sid);
+      side.push(p => p.pointer(sidKey, keys.tag, ttlMs));
+    }
+    const [evicted] = (await this.#write(
+      'creating the session',
+      pipeline =>
+        pipeline.createSession(
+          keys.session,
+          keys.index,
+          ttlMs,
+          record.createdAt,
+          keys.keyId,
+          options.maxSessionsPerUser ?? 0,
+          keys.memberPrefix,
+          ...fields,
+        ),
+      side,
+    )) as [string[]];
+    if (evicted.length > 0) {
+      await this.#forgetActive(
+        'evicting the oldest sessions',
+        evicted.map(keyId => this.#keysOf(keys.tag, keyId).id),
+      );
+    }
+    return { evicted: evicted.length };
   }
 
   async updateSession(
@@ -250,90 +314,323 @@ export class RedisSessionStore implements SessionStore {
     ttlMs: number,
     lockToken?: string,
   ): Promise<boolean> {
-    return this.#writeRecord('updating the session', handle, record, ttlMs, {
-      mustExist: true,
-      lockToken,
-    });
-  }
-
-  async #writeRecord(
-    operation: string,
-    handle: string,
-    record: SessionRecord,
-    ttlMs: number,
-    options: { mustExist: boolean; lockToken?: string },
-  ): Promise<boolean> {
-    const [written] = await this.#write(operation, pipeline =>
-      (pipeline as ScriptedPipeline).hsetSession(
-        this.sessionKey(handle),
-        this.#lockKey(handle),
-        RECORD_FIELD,
-        JSON.stringify(record),
-        String(ttlMs),
-        options.mustExist ? '1' : '0',
-        options.lockToken ?? '',
-        String(record.accessTokenExpiresAt ?? 0),
-      ),
+    const keys = this.#keysOfHandle(handle);
+    // Pointers and the active set follow the session's new expiry; ZADD XX
+    // so a session deleted meanwhile is not counted again.
+    const side: SideWrite[] = [
+      p => p.zadd(this.#activeKey(), 'XX', this.#now() + ttlMs, keys.id),
+    ];
+    if (record.sid) {
+      const sidKey = this.#sidKey(record.sid);
+      side.push(p => p.pointer(sidKey, '', ttlMs));
+    }
+    const [written] = await this.#write(
+      'updating the session',
+      pipeline =>
+        pipeline.writeSession(
+          keys.session,
+          keys.lock,
+          keys.index,
+          ttlMs,
+          '1',
+          lockToken ?? '',
+          ...this.#recordFields(keys, record),
+          FIELDS.refreshedAt,
+          record.refreshedAt,
+          ...(record.sid ? [FIELDS.sid, sidKeyId(record.sid)] : []),
+        ),
+      side,
     );
     return written === 1;
   }
 
   async setEntityRef(handle: string, entityRef: string): Promise<void> {
-    await this.#run('recording the session user', () =>
-      this.#redis.hsetSession(
-        this.sessionKey(handle),
-        this.#lockKey(handle),
-        ENTITY_REF_FIELD,
-        entityRef,
-        '',
-        '1',
-        '',
-        '',
-      ),
+    const keys = this.#keysOfHandle(handle);
+    const ttlMs = await this.#run('recording the session user', async () =>
+      Math.max(await this.#redis.pttl(keys.session), 1),
+    );
+    await this.#write(
+      'recording the session user',
+      pipeline =>
+        pipeline.writeSession(
+          keys.session,
+          keys.lock,
+          keys.index,
+          '',
+          '1',
+          '',
+          FIELDS.entityRef,
+          entityRef,
+        ),
+      [p => p.pointer(this.#entityKey(entityRef), keys.tag, ttlMs)],
     );
   }
 
   async deleteSession(handle: string): Promise<boolean> {
-    const deleted = await this.#run('deleting the session', () =>
-      this.#redis.del(this.sessionKey(handle)),
+    return this.#deleteOne(this.#keysOfHandle(handle));
+  }
+
+  async deleteSessionById(id: string): Promise<boolean> {
+    const parsed = parseSessionId(id);
+    return parsed
+      ? this.#deleteOne(this.#keysOf(parsed.tag, parsed.keyId))
+      : false;
+  }
+
+  async #deleteOne(keys: SessionKeys): Promise<boolean> {
+    const [deleted] = await this.#write(
+      'deleting the session',
+      pipeline =>
+        pipeline.deleteOne(keys.session, keys.lock, keys.index, keys.keyId),
+      [p => p.zrem(this.#activeKey(), keys.id)],
     );
-    return deleted > 0;
+    return deleted === 1;
+  }
+
+  async deleteSessionsOf(owner: SessionOwner): Promise<number> {
+    const { tags, field, value } = await this.#resolveOwner(owner);
+    let deleted = 0;
+    for (const tag of tags) {
+      const index = this.#indexOf(tag);
+      const [keyIds] = (await this.#write(
+        'deleting the sessions of a user',
+        pipeline =>
+          pipeline.deleteUserSessions(
+            index.index,
+            index.memberPrefix,
+            field,
+            value,
+          ),
+      )) as [string[]];
+      if (keyIds.length > 0) {
+        await this.#forgetActive(
+          'deleting the sessions of a user',
+          keyIds.map(keyId => this.#keysOf(tag, keyId).id),
+        );
+      }
+      deleted += keyIds.length;
+    }
+    return deleted;
+  }
+
+  async listSessions(owner: SessionOwner): Promise<SessionSummary[]> {
+    const { tags, field, value } = await this.#resolveOwner(owner);
+    const summaries: SessionSummary[] = [];
+    for (const tag of tags) {
+      const index = this.#indexOf(tag);
+      const keyIds = await this.#run('listing sessions', () =>
+        this.#redis.zrange(index.index, 0, -1),
+      );
+      if (keyIds.length === 0) {
+        continue;
+      }
+      const pipeline = this.#redis.pipeline();
+      for (const keyId of keyIds) {
+        const keys = this.#keysOf(tag, keyId);
+        pipeline.hmget(
+          keys.session,
+          FIELDS.sub,
+          FIELDS.entityRef,
+          FIELDS.createdAt,
+          FIELDS.refreshedAt,
+          FIELDS.userAgent,
+          FIELDS.sid,
+        );
+        pipeline.pttl(keys.session);
+      }
+      const results = await this.#run('listing sessions', async () =>
+        pipelineResults(await pipeline.exec()),
+      );
+      keyIds.forEach((keyId, i) => {
+        const [sub, entityRef, createdAt, refreshedAt, userAgent, sid] =
+          results[2 * i] as (string | null)[];
+        const pttl = results[2 * i + 1] as number;
+        if (!sub || pttl < 0) {
+          return; // expired since the index was read
+        }
+        const matchValue = field === FIELDS.sid ? sid : entityRef;
+        if (field && matchValue !== value) {
+          return;
+        }
+        summaries.push({
+          id: this.#keysOf(tag, keyId).id,
+          sub,
+          entityRef: entityRef ?? undefined,
+          createdAt: Number(createdAt),
+          refreshedAt: Number(refreshedAt ?? createdAt),
+          expiresAt: this.#now() + pttl,
+          userAgent: userAgent ?? undefined,
+        });
+      });
+    }
+    return summaries.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async countSessions(): Promise<number> {
+    const results = await this.#run('counting sessions', async () =>
+      pipelineResults(
+        await this.#redis
+          .pipeline()
+          .zremrangebyscore(this.#activeKey(), '-inf', this.#now())
+          .zcard(this.#activeKey())
+          .exec(),
+      ),
+    );
+    return results[1] as number;
+  }
+
+  async extendSessionById(id: string, ttlMs: number): Promise<boolean> {
+    const parsed = parseSessionId(id);
+    if (!parsed) {
+      return false;
+    }
+    const keys = this.#keysOf(parsed.tag, parsed.keyId);
+    const [extended] = await this.#write(
+      'extending the session',
+      pipeline =>
+        pipeline.extendSession(keys.session, keys.index, ttlMs),
+      [p => p.zadd(this.#activeKey(), 'XX', this.#now() + ttlMs, keys.id)],
+    );
+    return extended === 1;
+  }
+
+  async markLogoutTokenSeen(jti: string, ttlMs: number): Promise<boolean> {
+    const key = `${this.#prefix}logout-jti:{${loginKeyId(jti)}}`;
+    const result = await this.#run('recording the logout token', () =>
+      this.#redis.set(key, '1', 'PX', Math.max(ttlMs, 1), 'NX'),
+    );
+    return result === 'OK';
   }
 
   async close(): Promise<void> {
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 
+  /** Which user tags an owner covers and the field that narrows it. */
+  async #resolveOwner(
+    owner: SessionOwner,
+  ): Promise<{ tags: string[]; field: string; value: string }> {
+    if ('entityRef' in owner) {
+      const tags = await this.#run('finding the sessions of a user', () =>
+        this.#redis.smembers(this.#entityKey(owner.entityRef)),
+      );
+      return { tags, field: FIELDS.entityRef, value: owner.entityRef };
+    }
+    const narrow = owner.sid
+      ? { field: FIELDS.sid, value: sidKeyId(owner.sid) }
+      : { field: '', value: '' };
+    if (owner.sub !== undefined) {
+      return { tags: [userTag(owner.sub)], ...narrow };
+    }
+    const tags = await this.#run('finding the sessions of a user', () =>
+      this.#redis.smembers(this.#sidKey(owner.sid!)),
+    );
+    return { tags, ...narrow };
+  }
+
+  async #forgetActive(operation: string, ids: string[]): Promise<void> {
+    await this.#run(operation, () =>
+      this.#redis.zrem(this.#activeKey(), ...ids),
+    );
+  }
+
+  #recordFields(keys: SessionKeys, record: SessionRecord): (string | number)[] {
+    const json = JSON.stringify(record);
+    return [
+      FIELDS.record,
+      this.#sealer ? this.#sealer.seal(json, keys.session) : json,
+      FIELDS.accessTokenExpiresAt,
+      record.accessTokenExpiresAt ?? 0,
+    ];
+  }
+
+  /**
+   * A record we cannot read (sealed under a key that was removed, or
+   * tampered with) is a missing session: the user signs in again.
+   */
+  #toStoredSession(
+    keys: SessionKeys,
+    fields: Record<string, string>,
+  ): StoredSession | undefined {
+    const raw = fields[FIELDS.record];
+    if (!raw) {
+      return undefined;
+    }
+    let json = raw;
+    if (this.#sealer) {
+      const opened = this.#sealer.open(raw, keys.session);
+      if (!('plaintext' in opened)) {
+        return undefined;
+      }
+      json = opened.plaintext;
+    }
+    let record: SessionRecord;
+    try {
+      record = JSON.parse(json) as SessionRecord;
+    } catch {
+      return undefined; // e.g. sealed, but no encryption keys configured
+    }
+    return {
+      record,
+      entityRef: fields[FIELDS.entityRef] || undefined,
+    };
+  }
+
   /**
    * Sends a write as one pipeline (one round trip), with `WAIT` appended
-   * when durability is `replicated`. Resolves to the write's own results.
+   * when durability is `replicated`. `side` writes touch keys of other
+   * slots: same pipeline on a single Redis, parallel pipelines on a Cluster
+   * (one per side write, each on one slot). Resolves to the write's own
+   * results.
    */
   async #write(
     operation: string,
-    build: (pipeline: ChainableCommander) => ChainableCommander,
+    build: (pipeline: Scripted<ChainableCommander>) => ChainableCommander,
+    side: SideWrite[] = [],
   ): Promise<unknown[]> {
     return this.#run(operation, async () => {
-      const pipeline = build(this.#redis.pipeline());
-      if (this.#replicaWaitMs !== undefined) {
-        pipeline.wait(1, this.#replicaWaitMs);
+      const pipeline = () =>
+        this.#redis.pipeline() as Scripted<ChainableCommander>;
+      const main = pipeline();
+      build(main);
+      const own = main.length;
+      const cluster = (this.#redis as { isCluster?: boolean }).isCluster;
+      const parallel: ChainableCommander[] = [];
+      for (const write of side) {
+        if (cluster) {
+          const separate = pipeline();
+          write(separate);
+          parallel.push(separate);
+        } else {
+          write(main);
+        }
       }
-      const results = pipelineResults(await pipeline.exec());
       if (this.#replicaWaitMs !== undefined) {
-        const acknowledged = results.pop();
+        main.wait(1, this.#replicaWaitMs);
+      }
+      const [results] = await Promise.all(
+        [main, ...parallel].map(async p => pipelineResults(await p.exec())),
+      );
+      if (this.#replicaWaitMs !== undefined) {
+        const acknowledged = results[results.length - 1];
         if (acknowledged === 0) {
           throw new Error(
             `no replica acknowledged the write within ${this.#replicaWaitMs} ms (durability: replicated)`,
           );
         }
       }
-      return results;
+      return results.slice(0, own);
     });
   }
 
   async #run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
     try {
-      return await fn();
+      const result = await fn();
+      this.#observe?.(operation, performance.now() - started, true);
+      return result;
     } catch (error) {
+      this.#observe?.(operation, performance.now() - started, false);
       const reason = error instanceof Error ? error.message : String(error);
       const connection = this.#lastConnectionError();
       throw new SessionStoreUnavailableError(

@@ -1,13 +1,30 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SessionEndedError } from '../errors';
 
-const HANDLE_BYTES = 32;
-// base64url of 32 bytes, no padding
-const HANDLE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const SECRET_BYTES = 32;
+const USER_TAG_LENGTH = 16;
+// <user tag>.<256 random bits>, both base64url without padding
+const HANDLE_PATTERN = /^([A-Za-z0-9_-]{16})\.[A-Za-z0-9_-]{43}$/;
+const SESSION_ID_PATTERN = /^([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/;
 
-/** Creates an opaque session handle with 256 bits of entropy. */
-export function createSessionHandle(): string {
-  return randomBytes(HANDLE_BYTES).toString('base64url');
+const sha256 = (value: string) =>
+  createHash('sha256').update(value).digest('base64url');
+
+/**
+ * Groups every key of one Keycloak user in the store (one Redis Cluster
+ * slot), so a user's sessions, their index and evictions change atomically.
+ * A hash of `sub`: not secret, and not a credential.
+ */
+export function userTag(sub: string): string {
+  return sha256(`keycloak-sub:${sub}`).slice(0, USER_TAG_LENGTH);
+}
+
+/**
+ * Creates an opaque session handle: the user's tag and 256 random bits.
+ * Only the random part makes it unguessable; the tag only routes it.
+ */
+export function createSessionHandle(sub: string): string {
+  return `${userTag(sub)}.${randomBytes(SECRET_BYTES).toString('base64url')}`;
 }
 
 /**
@@ -24,16 +41,47 @@ export function isWellFormedHandle(handle: string | undefined): boolean {
   return typeof handle === 'string' && HANDLE_PATTERN.test(handle);
 }
 
-/**
- * The store key for a handle. A one-way hash, so a dump of the store yields
- * no usable cookie; a plain SHA-256 is enough because the handle is 256
- * random bits (nothing to brute-force).
- */
-export function sessionKeyId(handle: string): string {
-  return createHash('sha256').update(handle).digest('base64url');
+/** The user tag a handle carries. */
+export function userTagOfHandle(handle: string): string {
+  return handle.slice(0, USER_TAG_LENGTH);
 }
 
-/** The store key for a login transaction, derived from its OAuth state. */
+/**
+ * The store key id for a handle. A one-way hash, so a dump of the store
+ * yields no usable cookie; a plain SHA-256 is enough because the handle
+ * holds 256 random bits (nothing to brute-force).
+ */
+export function sessionKeyId(handle: string): string {
+  return sha256(handle);
+}
+
+/**
+ * The id operators see for a session (admin API): user tag and key id, both
+ * hashes, so it cannot be turned back into a cookie.
+ */
+export function sessionIdOfHandle(handle: string): string {
+  return `${userTagOfHandle(handle)}.${sessionKeyId(handle)}`;
+}
+
+/** Splits an admin session id, or undefined when it is not one. */
+export function parseSessionId(
+  id: string,
+): { tag: string; keyId: string } | undefined {
+  const match = SESSION_ID_PATTERN.exec(id);
+  return match ? { tag: match[1], keyId: match[2] } : undefined;
+}
+
+/** The store key id for a login transaction, derived from its OAuth state. */
 export function loginKeyId(state: string): string {
-  return createHash('sha256').update(state).digest('base64url');
+  return sha256(state);
+}
+
+/** The stored form of a Keycloak `sid`, matched by back-channel logout. */
+export function sidKeyId(sid: string): string {
+  return sha256(`keycloak-sid:${sid}`);
+}
+
+/** The store key id of a Backstage entity ref, for the admin API. */
+export function entityKeyId(entityRef: string): string {
+  return sha256(`entity:${entityRef.toLocaleLowerCase('en-US')}`);
 }

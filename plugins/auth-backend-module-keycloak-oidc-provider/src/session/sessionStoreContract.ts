@@ -2,12 +2,17 @@
 import { createSessionHandle } from './sessionHandle';
 import type { SessionRecord, SessionStore } from './types';
 
+const SAMPLE_SUB = 'f1a2b3c4-0000-4000-8000-000000000001';
+
+/** A handle for a session of `sub` (the sample record's by default). */
+export const newHandle = (sub: string = SAMPLE_SUB) => createSessionHandle(sub);
+
 export function sampleRecord(
   overrides: Partial<SessionRecord> = {},
 ): SessionRecord {
   const now = Date.now();
   return {
-    sub: 'f1a2b3c4-0000-4000-8000-000000000001',
+    sub: SAMPLE_SUB,
     sid: 'keycloak-session-1',
     refreshToken: 'refresh-token-value',
     accessToken: 'access-token-value',
@@ -35,7 +40,7 @@ export function describeSessionStoreContract(
     });
 
     it('creates, reads, updates and deletes a session', async () => {
-      const handle = createSessionHandle();
+      const handle = newHandle();
       const record = sampleRecord();
       await store.createSession(handle, record, 60_000);
       expect(await store.getSession(handle)).toEqual({ record });
@@ -54,7 +59,7 @@ export function describeSessionStoreContract(
     });
 
     it('does not resurrect a deleted session on update', async () => {
-      const handle = createSessionHandle();
+      const handle = newHandle();
       await store.createSession(handle, sampleRecord(), 60_000);
       await store.deleteSession(handle);
       expect(await store.updateSession(handle, sampleRecord(), 60_000)).toBe(
@@ -64,7 +69,7 @@ export function describeSessionStoreContract(
     });
 
     it('records the entity ref without touching the record', async () => {
-      const handle = createSessionHandle();
+      const handle = newHandle();
       const record = sampleRecord();
       await store.createSession(handle, record, 60_000);
       await store.setEntityRef(handle, 'user:default/alice');
@@ -73,13 +78,13 @@ export function describeSessionStoreContract(
         entityRef: 'user:default/alice',
       });
       // on a missing session it writes nothing
-      const gone = createSessionHandle();
+      const gone = newHandle();
       await store.setEntityRef(gone, 'user:default/alice');
       expect(await store.getSession(gone)).toBeUndefined();
     });
 
     it('slides the TTL on update', async () => {
-      const handle = createSessionHandle();
+      const handle = newHandle();
       await store.createSession(handle, sampleRecord(), 80);
       await new Promise(r => setTimeout(r, 50));
       expect(await store.updateSession(handle, sampleRecord(), 200)).toBe(true);
@@ -88,7 +93,7 @@ export function describeSessionStoreContract(
     });
 
     it('expires sessions after their TTL', async () => {
-      const handle = createSessionHandle();
+      const handle = newHandle();
       await store.createSession(handle, sampleRecord(), 50);
       await new Promise(r => setTimeout(r, 120));
       expect(await store.getSession(handle)).toBeUndefined();
@@ -106,7 +111,7 @@ export function describeSessionStoreContract(
     });
 
     it('hands the refresh lock to one holder at a time', async () => {
-      const handle = createSessionHandle();
+      const handle = newHandle();
       const record = sampleRecord();
       await store.createSession(handle, record, 60_000);
 
@@ -140,7 +145,7 @@ export function describeSessionStoreContract(
     });
 
     it('serves a fresh access token without taking the lock', async () => {
-      const handle = createSessionHandle();
+      const handle = newHandle();
       const expiresAt = Date.now() + 300_000;
       await store.createSession(
         handle,
@@ -162,12 +167,12 @@ export function describeSessionStoreContract(
 
     it('takes no lock for a missing session', async () => {
       expect(
-        await store.readForRefresh(createSessionHandle(), { leaseMs: 10_000 }),
+        await store.readForRefresh(newHandle(), { leaseMs: 10_000 }),
       ).toEqual({ session: undefined });
     });
 
     it('lets a crashed holder block only for its lease', async () => {
-      const handle = createSessionHandle();
+      const handle = newHandle();
       await store.createSession(handle, sampleRecord(), 60_000);
       const take = () => store.readForRefresh(handle, { leaseMs: 50 });
       expect((await take()).lockToken).toBeDefined();
@@ -177,11 +182,122 @@ export function describeSessionStoreContract(
     });
 
     it('keeps sessions of different handles apart', async () => {
-      const [a, b] = [createSessionHandle(), createSessionHandle()];
+      const [a, b] = [newHandle('a'), newHandle('b')];
       await store.createSession(a, sampleRecord({ sub: 'a' }), 60_000);
       await store.createSession(b, sampleRecord({ sub: 'b' }), 60_000);
       await store.deleteSession(a);
       expect((await store.getSession(b))?.record.sub).toBe('b');
+    });
+
+    describe('per-user sessions', () => {
+      const sessionOf = async (
+        sub: string,
+        overrides: Partial<SessionRecord> = {},
+        options: { maxSessionsPerUser?: number; userAgent?: string } = {},
+      ) => {
+        const handle = newHandle(sub);
+        const result = await store.createSession(
+          handle,
+          sampleRecord({ sub, ...overrides }),
+          60_000,
+          {
+            maxSessionsPerUser: options.maxSessionsPerUser,
+            metadata: { userAgent: options.userAgent },
+          },
+        );
+        return { handle, ...result };
+      };
+
+      it('evicts the oldest sessions beyond maxSessionsPerUser', async () => {
+        const sub = `evict-${Math.random()}`;
+        const first = await sessionOf(sub, { createdAt: 1000 });
+        const second = await sessionOf(sub, { createdAt: 2000 });
+        const other = await sessionOf(`other-${sub}`, { createdAt: 500 });
+        const third = await sessionOf(sub, { createdAt: 3000 }, {
+          maxSessionsPerUser: 2,
+        });
+        expect(third.evicted).toBe(1);
+        expect(await store.getSession(first.handle)).toBeUndefined();
+        expect(await store.getSession(second.handle)).toBeDefined();
+        expect(await store.getSession(third.handle)).toBeDefined();
+        expect(await store.getSession(other.handle)).toBeDefined();
+      });
+
+      it('deletes by sub, by sid and by entity ref, and nothing else', async () => {
+        const sub = `logout-${Math.random()}`;
+        const a = await sessionOf(sub, { sid: 'sid-a' });
+        const b = await sessionOf(sub, { sid: 'sid-b' });
+        const c = await sessionOf(sub, { sid: 'sid-c' });
+        const other = await sessionOf(`other-${sub}`, { sid: 'sid-a' });
+        await store.setEntityRef(c.handle, 'user:default/carol');
+
+        expect(await store.deleteSessionsOf({ sub, sid: 'sid-a' })).toBe(1);
+        expect(await store.getSession(a.handle)).toBeUndefined();
+        expect(await store.getSession(b.handle)).toBeDefined();
+        expect(await store.getSession(other.handle)).toBeDefined();
+
+        expect(await store.deleteSessionsOf({ sid: 'sid-b' })).toBe(1);
+        expect(await store.getSession(b.handle)).toBeUndefined();
+
+        expect(
+          await store.deleteSessionsOf({ entityRef: 'user:default/carol' }),
+        ).toBe(1);
+        expect(await store.getSession(c.handle)).toBeUndefined();
+
+        const d = await sessionOf(sub);
+        expect(await store.deleteSessionsOf({ sub })).toBe(1);
+        expect(await store.getSession(d.handle)).toBeUndefined();
+        expect(await store.getSession(other.handle)).toBeDefined();
+        expect(await store.deleteSessionsOf({ sub })).toBe(0);
+      });
+
+      it('lists, counts, extends and revokes sessions without showing tokens', async () => {
+        const before = await store.countSessions();
+        const sub = `admin-${Math.random()}`;
+        const older = await sessionOf(sub, { createdAt: 1000 }, {
+          userAgent: 'Firefox',
+        });
+        await sessionOf(sub, { createdAt: 2000 });
+        await store.setEntityRef(older.handle, 'user:default/dave');
+        expect(await store.countSessions()).toBe(before + 2);
+
+        const list = await store.listSessions({ sub });
+        expect(list).toEqual([
+          {
+            id: expect.stringMatching(/^[\w-]{16}\.[\w-]{43}$/),
+            sub,
+            entityRef: 'user:default/dave',
+            createdAt: 1000,
+            refreshedAt: expect.any(Number),
+            expiresAt: expect.any(Number),
+            userAgent: 'Firefox',
+          },
+          expect.objectContaining({ sub, createdAt: 2000 }),
+        ]);
+        const text = JSON.stringify(list);
+        expect(text).not.toContain('token-value');
+        expect(text).not.toContain(older.handle);
+        expect(
+          await store.listSessions({ entityRef: 'user:default/dave' }),
+        ).toEqual([{ ...list[0], expiresAt: expect.any(Number) }]);
+
+        expect(await store.extendSessionById(list[0].id, 3_600_000)).toBe(true);
+        const [extended] = await store.listSessions({ sub });
+        expect(extended.expiresAt).toBeGreaterThan(Date.now() + 3_500_000);
+
+        expect(await store.deleteSessionById(list[0].id)).toBe(true);
+        expect(await store.deleteSessionById(list[0].id)).toBe(false);
+        expect(await store.getSession(older.handle)).toBeUndefined();
+        expect(await store.countSessions()).toBe(before + 1);
+        expect(await store.deleteSessionById('not-an-id')).toBe(false);
+        expect(await store.extendSessionById('not-an-id', 1000)).toBe(false);
+      });
+
+      it('remembers a logout token id once', async () => {
+        const jti = `jti-${Math.random()}`;
+        expect(await store.markLogoutTokenSeen(jti, 60_000)).toBe(true);
+        expect(await store.markLogoutTokenSeen(jti, 60_000)).toBe(false);
+      });
     });
   });
 }

@@ -38,6 +38,42 @@ export interface SessionRecord {
   absoluteExpiresAt?: number;
 }
 
+/**
+ * Whose sessions an operation means: a Keycloak user (`sub`), optionally
+ * narrowed to one Keycloak session (`sid`), as a back-channel logout token
+ * names them; or a Backstage user entity.
+ *
+ * @public
+ */
+export type SessionOwner =
+  | { sub: string; sid?: string }
+  | { sid: string; sub?: undefined }
+  | { entityRef: string };
+
+/**
+ * What operators may see of a session: never a token nor the handle.
+ *
+ * @public
+ */
+export interface SessionSummary {
+  /** Stable id for the admin API; derived from a hash of the handle */
+  id: string;
+  sub: string;
+  entityRef?: string;
+  /** epoch ms */
+  createdAt: number;
+  /** epoch ms of the last token refresh at Keycloak */
+  refreshedAt: number;
+  /** epoch ms when the session expires unless refreshed */
+  expiresAt: number;
+  userAgent?: string;
+}
+
+/** Facts about the login recorded with a new session. @public */
+export interface SessionMetadata {
+  userAgent?: string;
+}
+
 /** @public */
 export interface StoredSession {
   record: SessionRecord;
@@ -61,12 +97,18 @@ export interface SessionStore {
   takeLoginTransaction(state: string): Promise<LoginTransaction | undefined>;
 
   getSession(handle: string): Promise<StoredSession | undefined>;
-  /** Creates a new session. */
+  /**
+   * Creates a new session. The handle must come from
+   * `createSessionHandle(record.sub)`. With `maxSessionsPerUser`, the
+   * user's oldest sessions beyond it are deleted in the same atomic step;
+   * returns how many were evicted.
+   */
   createSession(
     handle: string,
     record: SessionRecord,
     ttlMs: number,
-  ): Promise<void>;
+    options?: { metadata?: SessionMetadata; maxSessionsPerUser?: number },
+  ): Promise<{ evicted: number }>;
   /**
    * Replaces the record of an existing session and slides its TTL. Returns
    * false, writing nothing, when the session no longer exists (for example
@@ -96,5 +138,25 @@ export interface SessionStore {
   setEntityRef(handle: string, entityRef: string): Promise<void>;
   /** Returns whether a session was deleted. */
   deleteSession(handle: string): Promise<boolean>;
+
+  /**
+   * Deletes the sessions of a Keycloak user (`sub`), only those of one
+   * Keycloak session when `sid` is given, or of a Backstage entity.
+   * Returns how many were deleted.
+   */
+  deleteSessionsOf(owner: SessionOwner): Promise<number>;
+  /** The live sessions of a user, oldest first. */
+  listSessions(owner: SessionOwner): Promise<SessionSummary[]>;
+  /** How many sessions are live, over all users (no `KEYS`). */
+  countSessions(): Promise<number>;
+  /** Deletes one session by its summary id; whether it existed. */
+  deleteSessionById(id: string): Promise<boolean>;
+  /** Sets a session's remaining lifetime; whether it existed. */
+  extendSessionById(id: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Remembers a back-channel logout token's `jti` until `ttlMs`; true the
+   * first time, false when it was seen before (a replay).
+   */
+  markLogoutTokenSeen(jti: string, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
 }

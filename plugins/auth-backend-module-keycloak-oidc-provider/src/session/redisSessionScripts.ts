@@ -1,0 +1,163 @@
+/**
+ * Lua scripts of the Redis session store. Each runs atomically on the node
+ * that owns the user's hash tag (`{u:<tag>}`): every key a script touches
+ * shares that tag, so they work unchanged on Redis Cluster.
+ */
+
+/** Hash fields of a session; all but `record` are plain and token-free. */
+export const FIELDS = {
+  /** the token set: sealed (AES-256-GCM) when encryption keys are set */
+  record: 'record',
+  /** the Backstage entity ref the session signed in as */
+  entityRef: 'user',
+  /** the access token's expiry (epoch ms), for the fast path */
+  accessTokenExpiresAt: 'exp',
+  /** sha256 of the Keycloak `sid`, for back-channel logout */
+  sid: 'sid',
+  /** Keycloak user id */
+  sub: 'sub',
+  createdAt: 'c',
+  refreshedAt: 'r',
+  userAgent: 'ua',
+} as const;
+
+/**
+ * Creates a session and indexes it under its user, then drops index entries
+ * of expired sessions and, with a per-user limit, evicts the oldest others.
+ * KEYS: session, user index. ARGV: ttl ms, createdAt (score), key id, max
+ * sessions per user (0 = none), session key prefix of the user, then
+ * field/value pairs. Returns the evicted key ids.
+ */
+export const CREATE_SESSION = `
+local ttl = tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+local live = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  if redis.call('EXISTS', ARGV[5] .. m) == 1 then
+    table.insert(live, m)
+  else
+    redis.call('ZREM', KEYS[2], m)
+  end
+end
+local evicted = {}
+local excess = #live - tonumber(ARGV[4])
+if tonumber(ARGV[4]) > 0 and excess > 0 then
+  for _, m in ipairs(live) do
+    if excess == 0 then break end
+    if m ~= ARGV[3] then
+      redis.call('DEL', ARGV[5] .. m, ARGV[5] .. m .. ':lock')
+      redis.call('ZREM', KEYS[2], m)
+      table.insert(evicted, m)
+      excess = excess - 1
+    end
+  end
+end
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+return evicted
+`;
+
+/**
+ * Writes fields of an existing session (or any, with ARGV[2] = '0') and
+ * slides its TTL and its index's, so a refresh that finishes after a logout
+ * cannot resurrect the session. Releases the refresh lock if ARGV[3] still
+ * owns it. KEYS: session, lock, user index. ARGV: ttl ms or '' to keep,
+ * must exist '1'/'0', lock token or '', then field/value pairs.
+ */
+export const WRITE_SESSION = `
+local written = 0
+if ARGV[2] ~= '1' or redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+  if ARGV[1] ~= '' then
+    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+    if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[3], ARGV[1]) end
+  end
+  written = 1
+end
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then
+  redis.call('DEL', KEYS[2])
+end
+return written
+`;
+
+/**
+ * The start of every refresh, in one round trip: returns {state, fields}
+ * with state 2 = access token fresh beyond ARGV[3] (no lock taken),
+ * 1 = refresh lock KEYS[2] taken with token ARGV[1] for ARGV[2] ms,
+ * 0 = another holder has the lock (or the session is gone).
+ */
+export const READ_FOR_REFRESH = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, {}} end
+local exp = tonumber(redis.call('HGET', KEYS[1], '${FIELDS.accessTokenExpiresAt}') or '0')
+if ARGV[3] ~= '' and exp > tonumber(ARGV[3]) then
+  return {2, redis.call('HGETALL', KEYS[1])}
+end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('HGETALL', KEYS[1])}
+end
+return {0, redis.call('HGETALL', KEYS[1])}
+`;
+
+/**
+ * Deletes the lock only for its owner, so a holder whose lease ran out
+ * cannot release the next holder's lock.
+ */
+export const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/**
+ * Deletes one user's sessions: all, or those whose field ARGV[2] equals
+ * ARGV[3]. KEYS: user index. ARGV: session key prefix of the user, field
+ * or '', value. Returns the deleted key ids.
+ */
+export const DELETE_USER_SESSIONS = `
+local deleted = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local key = ARGV[1] .. m
+  if ARGV[2] == '' or redis.call('HGET', key, ARGV[2]) == ARGV[3] then
+    if redis.call('DEL', key) == 1 then table.insert(deleted, m) end
+    redis.call('DEL', key .. ':lock')
+    redis.call('ZREM', KEYS[1], m)
+  end
+end
+return deleted
+`;
+
+/**
+ * Deletes one session, its lock and its index entry. KEYS: session, lock,
+ * user index. ARGV: key id. Returns 1 if the session existed.
+ */
+export const DELETE_SESSION = `
+local existed = redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return existed
+`;
+
+/**
+ * Sets an existing session's TTL (operator extension), keeping its index
+ * alive at least as long. KEYS: session, user index. ARGV: ttl ms.
+ */
+export const EXTEND_SESSION = `
+if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+return 1
+`;
+
+/**
+ * A set of user tags that lives at least ARGV[2] ms: adds ARGV[1], or with
+ * ARGV[1] = '' only extends an existing set. Used for the `sid` and entity
+ * pointers, which live in their own slots.
+ */
+export const POINTER = `
+if ARGV[1] ~= '' then
+  redis.call('SADD', KEYS[1], ARGV[1])
+elseif redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
+`;
