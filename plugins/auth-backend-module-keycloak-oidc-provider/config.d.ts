@@ -16,6 +16,41 @@ export interface Config {
        * above the frontend's 3-minute refresh window; 0 always calls Keycloak).
        */
       minAccessTokenValidity?: number;
+      /**
+       * At most this many sessions per Keycloak user; a new login evicts the
+       * user's oldest sessions beyond it. 0 or unset: no limit.
+       */
+      maxSessionsPerUser?: number;
+      /** The session admin API under /api/auth/keycloak-oidc/admin */
+      admin?: {
+        /**
+         * Principals allowed to use it: user entity refs
+         * (`user:default/alice`), groups the signed-in user belongs to
+         * (`group:default/platform-admins`), or service principal subjects
+         * (`external:ops-cli` for a static token, `plugin:<id>`). Everyone
+         * else gets 403; empty or unset disables the API for everyone.
+         */
+        allow?: string[];
+      };
+      /**
+       * Encrypts stored token sets at rest (AES-256-GCM); unset stores them
+       * as plain JSON. The first key encrypts, every listed key decrypts.
+       * To rotate: prepend a new key and deploy; once sessions sealed under
+       * the old key have expired (`redis.ttl`), remove it. Sessions sealed
+       * under a removed key cannot be read: their refresh answers 401 and
+       * the user signs in again.
+       */
+      encryption?: {
+        keys: Array<{
+          /** Stored with each record; letters, digits, `_` and `-` only */
+          id: string;
+          /**
+           * 32 random bytes: `openssl rand -base64 32` or `openssl rand -hex 32`
+           * @visibility secret
+           */
+          secret: string;
+        }>;
+      };
       redis?: {
         /** `redis://` or `rediss://` URL; host/port/... below override its parts. */
         url?: string;

@@ -1,5 +1,9 @@
 import type { Config } from '@backstage/config';
 import { readFileSync } from 'node:fs';
+import {
+  readEncryptionOptions,
+  type EncryptionOptions,
+} from './readEncryptionOptions';
 
 /** @public */
 export interface RedisNodeAddress {
@@ -75,6 +79,8 @@ export type SessionStoreOptions = {
        * acknowledged it (WAIT), so a failover does not lose it.
        */
       durability: 'none' | 'replicated';
+      /** Seals token sets at rest; unset keeps them as plain JSON. */
+      encryption?: EncryptionOptions;
     }
 );
 
@@ -309,6 +315,7 @@ export function readSessionStoreOptions(
     ...common,
     prefix,
     durability,
+    encryption: readEncryptionOptions(rootConfig),
     redis: {
       ...topology,
       username: redis.getOptionalString('username'),

@@ -2,6 +2,7 @@ import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { SessionStoreOptions } from '../config/readSessionStoreOptions';
 import { createRedisClient } from './createRedisClient';
 import { MemorySessionStore } from './MemorySessionStore';
+import { RecordCipher } from './RecordCipher';
 import { RedisSessionStore } from './RedisSessionStore';
 import type { SessionStore } from './types';
 
@@ -43,6 +44,12 @@ export async function openSessionStore(
     return new MemorySessionStore();
   }
 
+  const sealer = options.encryption && new RecordCipher(options.encryption);
+  if (!sealer) {
+    logger.warn(
+      'keycloak-oidc token sets are stored in Redis unencrypted: set auth.session.encryption.keys so a Redis dump or backup reveals no token',
+    );
+  }
   const target = describeTarget(options);
   const client = createRedisClient(options.redis);
   let healthy = false;
@@ -74,6 +81,7 @@ export async function openSessionStore(
   return new RedisSessionStore({
     client,
     prefix: options.prefix,
+    sealer,
     lastConnectionError: () => (healthy ? undefined : lastConnectionError),
     replicaWaitMs:
       options.durability === 'replicated'
