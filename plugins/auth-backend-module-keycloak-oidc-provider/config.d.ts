@@ -27,7 +27,8 @@ export interface Config {
          * Principals allowed to use it: user entity refs
          * (`user:default/alice`), groups the signed-in user belongs to
          * (`group:default/platform-admins`), or service principal subjects
-         * (`external:ops-cli` for a static token, `plugin:<id>`). Everyone
+         * (the `subject` of a static external access token such as
+         * `ops-cli`, or `plugin:<pluginId>`). Everyone
          * else gets 403; empty or unset disables the API for everyone.
          */
         allow?: string[];

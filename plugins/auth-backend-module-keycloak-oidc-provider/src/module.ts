@@ -3,6 +3,8 @@ import {
   createBackendModule,
 } from '@backstage/backend-plugin-api';
 import { authProvidersExtensionPoint } from '@backstage/plugin-auth-node';
+import { SessionAdminAccess } from './admin/SessionAdminAccess';
+import { sessionAdminRouter } from './admin/sessionAdminRouter';
 import { readSessionStoreOptions } from './config/readSessionStoreOptions';
 import { createKeycloakProviderFactory } from './providerFactory';
 import { openSessionStore } from './session/openSessionStore';
@@ -22,11 +24,34 @@ export const authModuleKeycloakOidcProvider = createBackendModule({
         config: coreServices.rootConfig,
         logger: coreServices.logger,
         lifecycle: coreServices.lifecycle,
+        httpRouter: coreServices.httpRouter,
+        httpAuth: coreServices.httpAuth,
+        userInfo: coreServices.userInfo,
       },
-      async init({ providers, config, logger, lifecycle }) {
+      async init({
+        providers,
+        config,
+        logger,
+        lifecycle,
+        httpRouter,
+        httpAuth,
+        userInfo,
+      }) {
         const sessionOptions = readSessionStoreOptions(config);
         const store = await openSessionStore(sessionOptions, logger);
         lifecycle.addShutdownHook(() => store.close());
+        // Served by the auth plugin's router, ahead of its provider routes.
+        httpRouter.use(
+          sessionAdminRouter({
+            store,
+            logger,
+            access: new SessionAdminAccess({
+              httpAuth,
+              userInfo,
+              allow: sessionOptions.adminPrincipals,
+            }),
+          }),
+        );
         providers.registerProvider({
           providerId: 'keycloak-oidc',
           factory: createKeycloakProviderFactory({

@@ -3,6 +3,9 @@ import {
   coreServices,
 } from '@backstage/backend-plugin-api';
 import type { JsonObject } from '@backstage/types';
+import { authServiceFactory } from '@backstage/backend-defaults/auth';
+import { httpAuthServiceFactory } from '@backstage/backend-defaults/httpAuth';
+import { userInfoServiceFactory } from '@backstage/backend-defaults/userInfo';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import authPlugin from '@backstage/plugin-auth-backend';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
@@ -21,6 +24,13 @@ export interface KeycloakTestBackendOptions {
   resolver?: JsonObject;
   /** Merged over the generated config */
   session?: JsonObject;
+  /** `backend` config, e.g. `auth.externalAccess` for service tokens */
+  backendConfig?: JsonObject;
+  /**
+   * Backstage's real auth, httpAuth and userInfo services instead of the
+   * test mocks, so requests carry real user and service tokens.
+   */
+  realAuth?: boolean;
 }
 
 /**
@@ -47,6 +57,9 @@ export async function startKeycloakTestBackend(
       authPlugin,
       authModuleKeycloakOidcProvider,
       catalogServiceMock.factory({ entities: catalogUsers(options.users) }),
+      ...(options.realAuth
+        ? [authServiceFactory, httpAuthServiceFactory, userInfoServiceFactory]
+        : []),
       createServiceFactory({
         service: coreServices.rootLogger,
         deps: {},
@@ -55,6 +68,7 @@ export async function startKeycloakTestBackend(
       mockServices.rootConfig.factory({
         data: {
           app: { baseUrl: 'http://localhost:3000' },
+          ...(options.backendConfig && { backend: options.backendConfig }),
           auth: {
             environment: 'development',
             session,

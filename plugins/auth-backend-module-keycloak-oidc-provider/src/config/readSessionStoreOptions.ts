@@ -65,7 +65,8 @@ export type SessionStoreOptions = {
   maxSessionsPerUser: number;
   /**
    * Who may use the session admin API: user entity refs, group refs the
-   * user belongs to, or service principal subjects (e.g. `external:ops`).
+   * user belongs to, or service principal subjects (a static token's
+   * `subject`, or `plugin:<pluginId>`).
    */
   adminPrincipals: string[];
 } & (
@@ -268,10 +269,10 @@ export function readSessionStoreOptions(
     0;
   const adminPrincipals =
     session?.getOptionalStringArray('admin.allow')?.map(ref => {
-      if (!/^[a-z0-9_-]+:/i.test(ref)) {
+      if (!/^\S+$/.test(ref)) {
         throw new SessionConfigError(
           'auth.session.admin.allow',
-          `'${ref}' is not an entity ref or principal subject (e.g. user:default/alice, group:default/admins, external:ops-cli)`,
+          `'${ref}' is not an entity ref or service subject (e.g. user:default/alice, group:default/admins, ops-cli)`,
         );
       }
       return ref.toLocaleLowerCase('en-US');
