@@ -1,6 +1,10 @@
 // @ts-check
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
+import {
+  countBackchannelLogouts,
+  createUserLogoutHandler,
+} from './backchannelLogout.mjs';
 import { accountFinder, createInteractionHandler } from './interactions.mjs';
 import { loadOrCreateJwks } from './keys.mjs';
 import {
@@ -27,6 +31,8 @@ const OIDC = '/protocol/openid-connect';
  * @property {string} [clientSecret] default 'backstage-dev-secret'
  * @property {string[]} [redirectUris] Keycloak-style, a trailing * matches by prefix
  * @property {string[]} [postLogoutRedirectUris] likewise
+ * @property {string} [backchannelLogoutUri] the client's OIDC back-channel
+ *   logout URL; unset: no logout tokens are sent
  * @property {number} [accessTokenTtl] seconds, default 300 (Keycloak's default)
  * @property {number} [refreshTokenTtl] seconds, default 1800 (SSO Session Idle)
  * @property {number} [sessionTtl] seconds, default 36000 (SSO Session Max)
@@ -59,6 +65,7 @@ export async function startDevIdp(options = {}) {
       'http://localhost:3000*',
       'http://localhost:7007*',
     ],
+    backchannelLogoutUri: /** @type {string | undefined} */ (undefined),
     accessTokenTtl: 300,
     refreshTokenTtl: 1800,
     sessionTtl: 36000,
@@ -73,7 +80,13 @@ export async function startDevIdp(options = {}) {
     ),
   };
   const realmPath = `/realms/${o.realm}`;
-  const stats = { refreshGrants: 0, refreshErrors: 0, codeGrants: 0 };
+  const stats = {
+    refreshGrants: 0,
+    refreshErrors: 0,
+    codeGrants: 0,
+    backchannelLogouts: 0,
+    backchannelLogoutErrors: 0,
+  };
 
   /** @type {((req: any, res: any) => void) | undefined} */
   let handler;
@@ -89,6 +102,7 @@ export async function startDevIdp(options = {}) {
   const port = typeof address === 'object' && address ? address.port : o.port;
   const issuer = `http://${o.publicHost}:${port}${realmPath}`;
 
+  const adapter = createMemoryAdapter();
   const provider = new Provider(issuer, {
     clients: [
       {
@@ -103,6 +117,12 @@ export async function startDevIdp(options = {}) {
         // satisfy registration validation.
         redirect_uris: ['https://dev-idp.invalid/callback'],
         post_logout_redirect_uris: ['https://dev-idp.invalid/signed-out'],
+        // Keycloak's "Backchannel logout session required" is on by default:
+        // logout tokens carry the session's sid.
+        backchannel_logout_session_required: true,
+        ...(o.backchannelLogoutUri && {
+          backchannel_logout_uri: o.backchannelLogoutUri,
+        }),
       },
     ],
     routes: {
@@ -116,7 +136,12 @@ export async function startDevIdp(options = {}) {
     },
     // Sessions, grants and tokens only in this process's memory: a restart
     // loses them all, like a Keycloak restart.
-    adapter: createMemoryAdapter(),
+    adapter,
+    // oidc-provider refuses to send logout tokens to loopback and private
+    // addresses (SSRF protection for a public OP); a development IdP talks to
+    // a backend on localhost, as Keycloak talks to backends on its network.
+    fetch: (url, { dispatcher: _ssrfGuard, ...init }) =>
+      globalThis.fetch(url, init),
     jwks: loadOrCreateJwks(o.keysFile),
     cookies: { keys: ['keycloak-dev-idp-cookie-key'] },
     findAccount: accountFinder(o.users),
@@ -171,6 +196,7 @@ export async function startDevIdp(options = {}) {
     stats,
     log: o.log,
   });
+  countBackchannelLogouts(provider, { stats, log: o.log });
   provider.on('server_error', (_ctx, error) =>
     o.log(`server error: ${error.message}`),
   );
@@ -179,6 +205,12 @@ export async function startDevIdp(options = {}) {
     provider,
     realmPath,
     realm: o.realm,
+    users: o.users,
+    log: o.log,
+  });
+  const handleUserLogout = createUserLogoutHandler({
+    provider,
+    sessions: () => adapter.entries('Session'),
     users: o.users,
     log: o.log,
   });
@@ -202,6 +234,12 @@ export async function startDevIdp(options = {}) {
         res
           .writeHead(200, { 'content-type': 'application/json' })
           .end(JSON.stringify(stats));
+        return;
+      }
+      if (
+        path.startsWith('/dev/users/') &&
+        (await handleUserLogout(req, res, path))
+      ) {
         return;
       }
       if (

@@ -25,6 +25,10 @@ const { values } = parseArgs({
     },
     'redirect-uri': { type: 'string', multiple: true },
     'post-logout-redirect-uri': { type: 'string', multiple: true },
+    'backchannel-logout-uri': {
+      type: 'string',
+      default: env.DEV_IDP_BACKCHANNEL_LOGOUT_URI || undefined,
+    },
     'access-token-ttl': {
       type: 'string',
       default: env.DEV_IDP_ACCESS_TOKEN_TTL ?? '300',
@@ -77,6 +81,7 @@ const idp = await startDevIdp({
     values['post-logout-redirect-uri'],
     env.DEV_IDP_POST_LOGOUT_REDIRECT_URIS,
   ),
+  backchannelLogoutUri: values['backchannel-logout-uri'],
   accessTokenTtl: number('access-token-ttl', values['access-token-ttl']),
   refreshTokenTtl: number('refresh-token-ttl', values['refresh-token-ttl']),
   sessionTtl: number('session-ttl', values['session-ttl']),

@@ -18,8 +18,12 @@ const GRANTABLE = new Set([
  * in long test runs. Entries live until they expire (or the process exits —
  * a restart loses every session, like a Keycloak restart).
  *
+ * The returned `adapter` configuration value also has `entries(model)`,
+ * listing the live payloads of one model (e.g. every Session, to sign a
+ * user out of all of them as Keycloak's admin console does).
+ *
  * @param {number} clockTolerance seconds entries are kept beyond expiry
- * @returns {(model: string) => object} the `adapter` configuration value
+ * @returns {((model: string) => object) & { entries: (model: string) => Array<[string, any]> }}
  */
 export function createMemoryAdapter(clockTolerance = 15) {
   /** @type {Map<string, { value: any, expiresAt: number }>} */
@@ -59,7 +63,8 @@ export function createMemoryAdapter(clockTolerance = 15) {
   /** @param {string} grantId */
   const grantKey = grantId => `grant:${grantId}`;
 
-  return model => {
+  /** @param {string} model */
+  const factory = model => {
     /** @param {string} id */
     const key = id => `${model}:${id}`;
     return {
@@ -122,4 +127,18 @@ export function createMemoryAdapter(clockTolerance = 15) {
       },
     };
   };
+
+  return Object.assign(factory, {
+    /** @param {string} model */
+    entries(model) {
+      const prefix = `${model}:`;
+      /** @type {Array<[string, any]>} */
+      const live = [];
+      for (const key of store.keys()) {
+        const value = key.startsWith(prefix) ? get(key) : undefined;
+        if (value !== undefined) live.push([key.slice(prefix.length), value]);
+      }
+      return live;
+    },
+  });
 }

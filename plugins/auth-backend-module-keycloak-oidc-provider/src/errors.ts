@@ -1,5 +1,6 @@
 import {
   AuthenticationError,
+  InputError,
   ServiceUnavailableError,
 } from '@backstage/errors';
 
@@ -27,3 +28,18 @@ export class SessionStoreUnavailableError extends ServiceUnavailableError {}
  * @public
  */
 export class KeycloakUnavailableError extends ServiceUnavailableError {}
+
+/**
+ * A back-channel logout token failed validation. The message names the
+ * check that failed (never the token); `reason` is a short stable code for
+ * metrics. The back-channel logout route answers 400 `invalid_request`.
+ *
+ * @public
+ */
+export class LogoutTokenRejectedError extends InputError {
+  readonly reason: string;
+  constructor(reason: string, problem: string) {
+    super(`logout token rejected: ${problem}`);
+    this.reason = reason;
+  }
+}

@@ -5,6 +5,8 @@ import {
 import { authProvidersExtensionPoint } from '@backstage/plugin-auth-node';
 import { SessionAdminAccess } from './admin/SessionAdminAccess';
 import { sessionAdminRouter } from './admin/sessionAdminRouter';
+import { createBackchannelLogoutRouter } from './backchannel/backchannelLogoutRouter';
+import { logoutTokenVerifiersFromConfig } from './backchannel/logoutTokenVerifiersFromConfig';
 import { readSessionStoreOptions } from './config/readSessionStoreOptions';
 import { createKeycloakProviderFactory } from './providerFactory';
 import { openSessionStore } from './session/openSessionStore';
@@ -40,7 +42,15 @@ export const authModuleKeycloakOidcProvider = createBackendModule({
         const sessionOptions = readSessionStoreOptions(config);
         const store = await openSessionStore(sessionOptions, logger);
         lifecycle.addShutdownHook(() => store.close());
-        // Served by the auth plugin's router, ahead of its provider routes.
+        // Served by the auth plugin's router, ahead of its provider routes
+        // (whose auth policy already lets unauthenticated requests in).
+        httpRouter.use(
+          createBackchannelLogoutRouter({
+            verifier: logoutTokenVerifiersFromConfig(config, store),
+            deleteSessionsOf: owner => store.deleteSessionsOf(owner),
+            logger,
+          }),
+        );
         httpRouter.use(
           sessionAdminRouter({
             store,

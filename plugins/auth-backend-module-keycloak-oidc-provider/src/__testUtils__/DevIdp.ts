@@ -84,4 +84,28 @@ export class DevIdp {
     const res = await fetch(`${this.issuer}/dev/stats`);
     return (await res.json()) as Record<string, number>;
   }
+
+  /**
+   * An admin "Sign out" of the user in Keycloak: ends all of the user's
+   * sessions at the IdP and, when started with `--backchannel-logout-uri`,
+   * delivers a logout token per session before answering.
+   */
+  async signOutUser(
+    username: string,
+  ): Promise<{ sessions: number; delivered: number; failed: number }> {
+    const res = await fetch(
+      `${this.issuer}/dev/users/${encodeURIComponent(username)}/logout`,
+      { method: 'POST' },
+    );
+    if (res.status !== 200) {
+      throw new Error(
+        `Sign-out of ${username} failed: ${res.status} ${await res.text()}`,
+      );
+    }
+    return (await res.json()) as {
+      sessions: number;
+      delivered: number;
+      failed: number;
+    };
+  }
 }

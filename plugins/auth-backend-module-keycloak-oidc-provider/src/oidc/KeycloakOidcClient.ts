@@ -78,6 +78,20 @@ export class KeycloakOidcClient {
     return this.#configuration;
   }
 
+  /**
+   * The realm's issuer and `jwks_uri` from discovery: what back-channel
+   * logout tokens are checked against.
+   */
+  async serverMetadata(): Promise<{ issuer: string; jwksUri: string }> {
+    const metadata = (await this.configuration()).serverMetadata();
+    if (!metadata.jwks_uri) {
+      throw new KeycloakUnavailableError(
+        `Keycloak discovery at ${this.#options.metadataUrl} advertises no jwks_uri`,
+      );
+    }
+    return { issuer: metadata.issuer, jwksUri: metadata.jwks_uri };
+  }
+
   async #discover(): Promise<oidc.Configuration> {
     const o = this.#options;
     const server = new URL(o.metadataUrl);
