@@ -40,6 +40,16 @@ export class CapturingLogger implements RootLoggerService {
     return new CapturingLogger(this.lines, { ...this.meta, ...meta });
   }
 
+  /**
+   * Warnings logged while serving requests, not at startup (such as the
+   * "stored unencrypted" notice of a test backend without encryption keys).
+   */
+  requestWarnings(): LogLine[] {
+    return this.lines.filter(
+      l => l.level === 'warn' && l.meta.phase !== 'startup',
+    );
+  }
+
   /** Everything logged, one string, for "never logs a token" checks. */
   dump(): string {
     return this.lines

@@ -12,7 +12,27 @@ describe('readSessionStoreOptions', () => {
       ttlSeconds: 86400,
       loginTtlSeconds: 600,
       minAccessTokenValiditySeconds: 240,
+      maxSessionsPerUser: 0,
+      adminPrincipals: [],
     });
+  });
+
+  it('reads the per-user limit and the admin principals', () => {
+    expect(
+      read({
+        maxSessionsPerUser: 3,
+        admin: { allow: ['User:default/Alice', 'ops-cli'] },
+      }),
+    ).toMatchObject({
+      maxSessionsPerUser: 3,
+      adminPrincipals: ['user:default/alice', 'ops-cli'],
+    });
+    expect(() => read({ maxSessionsPerUser: -1 })).toThrow(
+      "Invalid auth session config at 'auth.session.maxSessionsPerUser': must be an integer from 0 to 10000, got -1",
+    );
+    expect(() => read({ admin: { allow: ['two words'] } })).toThrow(
+      "Invalid auth session config at 'auth.session.admin.allow': 'two words' is not an entity ref or service subject",
+    );
   });
 
   it("reads seed 000's keys with their defaults", () => {

@@ -72,8 +72,6 @@ describe('on a 3-master Redis Cluster', () => {
       );
     }
     expect(await sessionsPerNode()).toEqual([0, 0, 0]);
-    expect(backend.logger.lines.filter(l => l.level === 'warn')).toHaveLength(
-      11,
-    );
+    expect(backend.logger.requestWarnings()).toHaveLength(11);
   });
 });

@@ -134,7 +134,7 @@ describe('restarts and replicas (real Redis, real dev IdP)', () => {
     ).toBeUndefined();
     expect((await sessionKeys(redis)).length).toBe(before.length - 1);
 
-    const warnings = app.logger.lines.filter(l => l.level === 'warn');
+    const warnings = app.logger.requestWarnings();
     expect(warnings).toHaveLength(1);
     expect(warnings[0].message).toContain('invalid_grant "Session not active"');
     expect(warnings[0].message).toContain('user:default/alice');
@@ -189,7 +189,7 @@ describe('restarts and replicas (real Redis, real dev IdP)', () => {
       );
       expect(res.headers.getSetCookie()).toEqual([]);
       expect(await sessionKeys(redis)).toEqual(expect.arrayContaining(before));
-      expect(app.logger.lines.filter(l => l.level === 'warn')).toEqual([]);
+      expect(app.logger.requestWarnings()).toEqual([]);
     } finally {
       await idp.start();
     }

@@ -48,6 +48,7 @@ export async function openSessionStore(
   if (!sealer) {
     logger.warn(
       'keycloak-oidc token sets are stored in Redis unencrypted: set auth.session.encryption.keys so a Redis dump or backup reveals no token',
+      { phase: 'startup' },
     );
   }
   const target = describeTarget(options);
