@@ -99,7 +99,10 @@ export class MemorySessionStore implements SessionStore {
     const max = options.maxSessionsPerUser ?? 0;
     if (max > 0) {
       const others = this.#entriesOf(tag).filter(([other]) => other !== id);
-      for (const [other] of others.slice(0, Math.max(0, others.length + 1 - max))) {
+      for (const [other] of others.slice(
+        0,
+        Math.max(0, others.length + 1 - max),
+      )) {
         this.#sessions.delete(other);
         evicted++;
       }
@@ -229,7 +232,9 @@ export class MemorySessionStore implements SessionStore {
   #entriesOf(tag: string): [string, Entry<MemorySession>][] {
     return this.#liveSessions()
       .filter(([, entry]) => entry.value.tag === tag)
-      .sort(([, a], [, b]) => a.value.record.createdAt - b.value.record.createdAt);
+      .sort(
+        ([, a], [, b]) => a.value.record.createdAt - b.value.record.createdAt,
+      );
   }
 
   #matching(owner: SessionOwner): [string, Entry<MemorySession>][] {

@@ -487,8 +487,7 @@ export class RedisSessionStore implements SessionStore {
     const keys = this.#keysOf(parsed.tag, parsed.keyId);
     const [extended] = await this.#write(
       'extending the session',
-      pipeline =>
-        pipeline.extendSession(keys.session, keys.index, ttlMs),
+      pipeline => pipeline.extendSession(keys.session, keys.index, ttlMs),
       [p => p.zadd(this.#activeKey(), 'XX', this.#now() + ttlMs, keys.id)],
     );
     return extended === 1;

@@ -213,9 +213,13 @@ export function describeSessionStoreContract(
         const first = await sessionOf(sub, { createdAt: 1000 });
         const second = await sessionOf(sub, { createdAt: 2000 });
         const other = await sessionOf(`other-${sub}`, { createdAt: 500 });
-        const third = await sessionOf(sub, { createdAt: 3000 }, {
-          maxSessionsPerUser: 2,
-        });
+        const third = await sessionOf(
+          sub,
+          { createdAt: 3000 },
+          {
+            maxSessionsPerUser: 2,
+          },
+        );
         expect(third.evicted).toBe(1);
         expect(await store.getSession(first.handle)).toBeUndefined();
         expect(await store.getSession(second.handle)).toBeDefined();
@@ -254,9 +258,13 @@ export function describeSessionStoreContract(
       it('lists, counts, extends and revokes sessions without showing tokens', async () => {
         const before = await store.countSessions();
         const sub = `admin-${Math.random()}`;
-        const older = await sessionOf(sub, { createdAt: 1000 }, {
-          userAgent: 'Firefox',
-        });
+        const older = await sessionOf(
+          sub,
+          { createdAt: 1000 },
+          {
+            userAgent: 'Firefox',
+          },
+        );
         await sessionOf(sub, { createdAt: 2000 });
         await store.setEntityRef(older.handle, 'user:default/dave');
         expect(await store.countSessions()).toBe(before + 2);
