@@ -7,6 +7,7 @@ import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
 } from '../__testUtils__/KeycloakTestBackend';
+import { dumpRedis } from '../__testUtils__/redisDump';
 import { RedisServer } from '../__testUtils__/RedisServer';
 import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
 import { refresh, signIn } from '../__testUtils__/signIn';
@@ -18,29 +19,6 @@ const newKey = (id: string) => ({
   id,
   secret: randomBytes(32).toString('base64'),
 });
-
-/** Every key and value in Redis, as one string. */
-async function dumpRedis(redis: Redis): Promise<string> {
-  const parts: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      const type = await redis.type(key);
-      const value =
-        type === 'hash'
-          ? await redis.hgetall(key)
-          : type === 'zset'
-            ? await redis.zrange(key, 0, -1)
-            : type === 'set'
-              ? await redis.smembers(key)
-              : await redis.get(key);
-      parts.push(key, JSON.stringify(value));
-    }
-  } while (cursor !== '0');
-  return parts.join('\n');
-}
 
 describe('token sets are sealed at rest (AES-256-GCM)', () => {
   let idp: DevIdp;
@@ -101,7 +79,7 @@ describe('token sets are sealed at rest (AES-256-GCM)', () => {
     const record = JSON.parse(opened.plaintext);
     expect(record.accessToken).toBe(providerInfo.accessToken);
 
-    const dump = await dumpRedis(redis);
+    const dump = JSON.stringify((await dumpRedis(redis)).dump);
     const secrets = [
       record.refreshToken,
       record.accessToken,

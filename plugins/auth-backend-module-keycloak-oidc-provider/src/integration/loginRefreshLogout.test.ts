@@ -5,6 +5,7 @@ import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
 } from '../__testUtils__/KeycloakTestBackend';
+import { dumpRedis } from '../__testUtils__/redisDump';
 import { RedisServer } from '../__testUtils__/RedisServer';
 import { redisCommandsDuring } from '../__testUtils__/redisCommandCalls';
 import {
@@ -23,19 +24,6 @@ function tokenSubstrings(tokens: Record<string, unknown>): string[] {
     .map(k => tokens[k])
     .filter((v): v is string => typeof v === 'string' && v.length > 0)
     .flatMap(t => [t, t.slice(0, 24), t.slice(-24)]);
-}
-
-async function dumpRedis(redis: Redis) {
-  const keys = await redis.keys('*');
-  const dump: Record<string, unknown> = {};
-  for (const key of keys) {
-    const type = await redis.type(key);
-    if (type === 'hash') dump[key] = await redis.hgetall(key);
-    else if (type === 'zset') dump[key] = await redis.zrange(key, 0, -1);
-    else if (type === 'set') dump[key] = await redis.smembers(key);
-    else dump[key] = await redis.get(key);
-  }
-  return { keys, dump };
 }
 
 describe.each(['redis', 'memory'] as const)(
