@@ -87,6 +87,8 @@ run(
     join(root, 'node_modules/.bin/backstage-cli'),
     'package',
     'start',
+    // OpenTelemetry metrics on PROMETHEUS_PORT (default 9464), /metrics
+    '--require=./src/instrumentation.js',
     ...configs,
   ],
   {

@@ -12,6 +12,11 @@ import {
   readProviderOptions,
   type KeycloakProviderOptions,
 } from './config/readProviderOptions';
+import { SessionMetrics } from './metrics/SessionMetrics';
+import {
+  recordRefreshFailure,
+  recordRefreshSuccess,
+} from './refresh/recordRefreshOutcome';
 import { claimsOfRecord, SessionRefresher } from './refresh/SessionRefresher';
 import { KeycloakOidcClient } from './oidc/KeycloakOidcClient';
 import { newSessionRecord } from './oidc/sessionRecordFromTokens';
@@ -78,6 +83,7 @@ export interface KeycloakAuthenticatorDeps {
   minAccessTokenValiditySeconds: number;
   maxSessionsPerUser: number;
   appUrl: string;
+  metrics?: SessionMetrics;
   now?: () => number;
 }
 
@@ -99,6 +105,7 @@ export function createKeycloakAuthenticator(
 ): OAuthAuthenticator<AuthenticatorContext, KeycloakOidcProfile> {
   const { store, logger, bindings } = deps;
   const now = deps.now ?? Date.now;
+  const metrics = deps.metrics ?? SessionMetrics.noop();
 
   function result(
     claims: KeycloakIdTokenClaims,
@@ -138,7 +145,50 @@ export function createKeycloakAuthenticator(
     now,
     idleTtlSeconds: deps.idleTtlSeconds,
     minAccessTokenValiditySeconds: deps.minAccessTokenValiditySeconds,
+    onLockWait: ms => metrics.lockWait(ms),
   });
+
+  /** Completes a login: code exchange, then a new session in the store. */
+  async function authenticate(
+    { req }: { req: Request },
+    { client, options }: AuthenticatorContext,
+  ): Promise<KeycloakAuthResult> {
+    const transaction = bindings.pendingLogins.get(req);
+    bindings.pendingLogins.delete(req);
+    const state = req.query.state;
+    if (!transaction || typeof state !== 'string') {
+      throw new InputError('No pending login for this callback');
+    }
+    const callbackQuery = new URL(req.originalUrl ?? req.url, 'http://callback')
+      .search;
+    const tokens = await client.exchangeCode({
+      callbackQuery,
+      state,
+      transaction,
+    });
+    const record = newSessionRecord(tokens, now(), options.sessionDurationMs);
+    const handle = createSessionHandle(record.sub);
+    const { evicted } = await store.createSession(
+      handle,
+      record,
+      sessionTtlMs(record, deps.idleTtlSeconds, now()),
+      {
+        metadata: { userAgent: req.get('user-agent') },
+        maxSessionsPerUser: deps.maxSessionsPerUser,
+      },
+    );
+    if (evicted > 0) {
+      logger.info(
+        `Signed out ${evicted} older session(s) of keycloak user ${record.sub}: more than maxSessionsPerUser (${deps.maxSessionsPerUser})`,
+        { keycloakSub: record.sub, evictedSessions: evicted },
+      );
+    }
+    return result(
+      tokens.claims() as KeycloakIdTokenClaims,
+      { handle, created: true },
+      record,
+    );
+  }
 
   return createOAuthAuthenticator<AuthenticatorContext, KeycloakOidcProfile>({
     defaultProfileTransform: async input => ({
@@ -170,54 +220,30 @@ export function createKeycloakAuthenticator(
       return { url };
     },
 
-    async authenticate({ req }, { client, options }) {
-      const transaction = bindings.pendingLogins.get(req);
-      bindings.pendingLogins.delete(req);
-      const state = req.query.state;
-      if (!transaction || typeof state !== 'string') {
-        throw new InputError('No pending login for this callback');
+    async authenticate(input, context) {
+      try {
+        return await authenticate(input, context);
+      } catch (error) {
+        metrics.login('error');
+        throw error;
       }
-      const callbackQuery = new URL(
-        req.originalUrl ?? req.url,
-        'http://callback',
-      ).search;
-      const tokens = await client.exchangeCode({
-        callbackQuery,
-        state,
-        transaction,
-      });
-      const record = newSessionRecord(tokens, now(), options.sessionDurationMs);
-      const handle = createSessionHandle(record.sub);
-      const { evicted } = await store.createSession(
-        handle,
-        record,
-        sessionTtlMs(record, deps.idleTtlSeconds, now()),
-        {
-          metadata: { userAgent: req.get('user-agent') },
-          maxSessionsPerUser: deps.maxSessionsPerUser,
-        },
-      );
-      if (evicted > 0) {
-        logger.info(
-          `Signed out ${evicted} older session(s) of keycloak user ${record.sub}: more than maxSessionsPerUser (${deps.maxSessionsPerUser})`,
-          { keycloakSub: record.sub, evictedSessions: evicted },
-        );
-      }
-      return result(
-        tokens.claims() as KeycloakIdTokenClaims,
-        { handle, created: true },
-        record,
-      );
     },
 
     async refresh({ refreshToken: handle }, { client, options }) {
-      assertWellFormedHandle(handle);
-      const { session, claims } = await refresher.refresh(handle, client, {
-        lockLeaseMs: options.timeoutMs + 5000,
-      });
-      const { record, entityRef } = session;
+      let outcome;
+      try {
+        assertWellFormedHandle(handle);
+        outcome = await refresher.refresh(handle, client, {
+          lockLeaseMs: options.timeoutMs + 5000,
+        });
+      } catch (error) {
+        recordRefreshFailure(metrics, error);
+        throw error;
+      }
+      recordRefreshSuccess(metrics, outcome);
+      const { record, entityRef } = outcome.session;
       return result(
-        (claims ?? claimsOfRecord(record)) as KeycloakIdTokenClaims,
+        (outcome.claims ?? claimsOfRecord(record)) as KeycloakIdTokenClaims,
         { handle, entityRef, created: false },
         record,
       );

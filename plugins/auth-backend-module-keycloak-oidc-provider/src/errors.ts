@@ -14,6 +14,18 @@ import {
 export class SessionEndedError extends AuthenticationError {}
 
 /**
+ * Keycloak answered the refresh with `invalid_grant`: its session is over.
+ * `keycloakReason` is Keycloak's error_description (e.g. `Session not active`).
+ *
+ * @public
+ */
+export class KeycloakSessionEndedError extends SessionEndedError {
+  constructor(readonly keycloakReason: string) {
+    super(`Keycloak session ended (${keycloakReason}); sign in again`);
+  }
+}
+
+/**
  * The session store (Redis) could not be reached. Transient: the session and
  * its cookie are kept, and the request answers 503.
  *

@@ -2,12 +2,14 @@ import {
   coreServices,
   createBackendModule,
 } from '@backstage/backend-plugin-api';
+import { metricsServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { authProvidersExtensionPoint } from '@backstage/plugin-auth-node';
 import { SessionAdminAccess } from './admin/SessionAdminAccess';
 import { sessionAdminRouter } from './admin/sessionAdminRouter';
 import { createBackchannelLogoutRouter } from './backchannel/backchannelLogoutRouter';
 import { logoutTokenVerifiersFromConfig } from './backchannel/logoutTokenVerifiersFromConfig';
 import { readSessionStoreOptions } from './config/readSessionStoreOptions';
+import { SessionMetrics } from './metrics/SessionMetrics';
 import { createKeycloakProviderFactory } from './providerFactory';
 import { openSessionStore } from './session/openSessionStore';
 
@@ -29,6 +31,7 @@ export const authModuleKeycloakOidcProvider = createBackendModule({
         httpRouter: coreServices.httpRouter,
         httpAuth: coreServices.httpAuth,
         userInfo: coreServices.userInfo,
+        metricsService: metricsServiceRef,
       },
       async init({
         providers,
@@ -38,10 +41,18 @@ export const authModuleKeycloakOidcProvider = createBackendModule({
         httpRouter,
         httpAuth,
         userInfo,
+        metricsService,
       }) {
         const sessionOptions = readSessionStoreOptions(config);
-        const store = await openSessionStore(sessionOptions, logger);
-        lifecycle.addShutdownHook(() => store.close());
+        const metrics = new SessionMetrics(metricsService);
+        const store = await openSessionStore(sessionOptions, logger, metrics);
+        const stopObserving = metrics.observeActiveSessions(() =>
+          store.countSessions(),
+        );
+        lifecycle.addShutdownHook(async () => {
+          stopObserving();
+          await store.close();
+        });
         // Served by the auth plugin's router, ahead of its provider routes
         // (whose auth policy already lets unauthenticated requests in).
         httpRouter.use(
@@ -49,6 +60,7 @@ export const authModuleKeycloakOidcProvider = createBackendModule({
             verifier: logoutTokenVerifiersFromConfig(config, store),
             deleteSessionsOf: owner => store.deleteSessionsOf(owner),
             logger,
+            metrics,
           }),
         );
         httpRouter.use(
@@ -68,6 +80,7 @@ export const authModuleKeycloakOidcProvider = createBackendModule({
             store,
             sessionOptions,
             logger,
+            metrics,
           }),
         });
       },

@@ -16,6 +16,7 @@ import {
   type KeycloakAuthResult,
 } from './authenticator';
 import type { SessionStoreOptions } from './config/readSessionStoreOptions';
+import type { SessionMetrics } from './metrics/SessionMetrics';
 import { keycloakSignInResolvers } from './resolvers';
 import { clearRefreshCookie } from './routes/refreshCookie';
 import { guardRouteHandlers } from './routes/guardRouteHandlers';
@@ -37,6 +38,7 @@ function recordEntityRef(
   bindings: RequestBindings,
   store: SessionStore,
   logger: LoggerService,
+  metrics: SessionMetrics,
 ): SignInResolver<KeycloakAuthResult> {
   return async (info, ctx) => {
     const session = bindings.resultSessions.get(info.result);
@@ -45,9 +47,13 @@ function recordEntityRef(
       signIn = await resolver(info, ctx);
     } catch (error) {
       if (session?.created) {
+        metrics.login('refused');
         await store.deleteSession(session.handle).catch(() => {});
       }
       throw error;
+    }
+    if (session?.created) {
+      metrics.login('ok');
     }
     const entityRef = decodeJwt(signIn.token).sub;
     if (session && entityRef && session.entityRef !== entityRef) {
@@ -69,8 +75,9 @@ export function createKeycloakProviderFactory(deps: {
   store: SessionStore;
   sessionOptions: SessionStoreOptions;
   logger: LoggerService;
+  metrics: SessionMetrics;
 }): AuthProviderFactory {
-  const { store, logger } = deps;
+  const { store, logger, metrics } = deps;
   return ctx => {
     const bindings = new RequestBindings();
     const authenticator = createKeycloakAuthenticator({
@@ -82,6 +89,7 @@ export function createKeycloakProviderFactory(deps: {
       minAccessTokenValiditySeconds:
         deps.sessionOptions.minAccessTokenValiditySeconds,
       maxSessionsPerUser: deps.sessionOptions.maxSessionsPerUser,
+      metrics,
       appUrl: ctx.appUrl,
     });
     const handlers = new Map<string, AuthProviderRouteHandlers>();
@@ -104,7 +112,8 @@ export function createKeycloakProviderFactory(deps: {
         providerId: ctx.providerId,
         resolverContext: ctx.resolverContext,
         signInResolver:
-          resolver && recordEntityRef(resolver, bindings, store, logger),
+          resolver &&
+          recordEntityRef(resolver, bindings, store, logger, metrics),
       });
       handlers.set(
         env,

@@ -8,10 +8,17 @@ import { freePort } from './freePort';
 const BACKEND_DIR = resolve(__dirname, '../../../../packages/backend');
 const ROOT = resolve(BACKEND_DIR, '../..');
 
+export interface BackendProcessOptions {
+  /** Added to the process environment (after the test runner's own) */
+  env?: Record<string, string>;
+}
+
 /**
  * The example backend (packages/backend) as a real OS process, run from its
  * TypeScript sources through Backstage's node transform, with app-config.yaml
- * plus the overrides a test gives.
+ * plus the overrides a test gives, and its OpenTelemetry instrumentation
+ * (src/instrumentation.js): Prometheus metrics on PROMETHEUS_PORT, a free
+ * port unless `env` sets one.
  */
 export class BackendProcess {
   #child?: ChildProcess;
@@ -21,16 +28,28 @@ export class BackendProcess {
   private constructor(
     readonly listenPort: number,
     private readonly config: object,
+    private readonly env: Record<string, string>,
   ) {}
 
   /** `config` gets the port this process listens on and returns overrides. */
-  static async create(config: (listenPort: number) => object) {
+  static async create(
+    config: (listenPort: number) => object,
+    options: BackendProcessOptions = {},
+  ) {
     const port = await freePort();
-    return new BackendProcess(port, config(port));
+    const env = { ...options.env };
+    env.PROMETHEUS_PORT ??= String(await freePort());
+    return new BackendProcess(port, config(port), env);
   }
 
   get url() {
     return `http://localhost:${this.listenPort}`;
+  }
+
+  /** The Prometheus scrape endpoint (undefined with PROMETHEUS_PORT=off) */
+  get metricsUrl(): string | undefined {
+    const port = this.env.PROMETHEUS_PORT;
+    return port === 'off' ? undefined : `http://localhost:${port}/metrics`;
   }
 
   async start() {
@@ -40,6 +59,8 @@ export class BackendProcess {
     const { child, output } = await spawnUntilReady(
       process.execPath,
       [
+        '--require',
+        './src/instrumentation.js',
         '--require',
         '@backstage/cli/config/nodeTransform.cjs',
         'src/index.ts',
@@ -53,7 +74,12 @@ export class BackendProcess {
         readyText: 'Plugin initialization complete',
         timeoutMs: 60_000,
         // production logging: one JSON object per line
-        env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'info' },
+        env: {
+          ...process.env,
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'info',
+          ...this.env,
+        },
       },
     );
     this.#child = child;

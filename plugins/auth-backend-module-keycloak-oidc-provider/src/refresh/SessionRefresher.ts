@@ -1,6 +1,10 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import { decodeJwt, type JWTPayload } from 'jose';
-import { KeycloakUnavailableError, SessionEndedError } from '../errors';
+import {
+  KeycloakSessionEndedError,
+  KeycloakUnavailableError,
+  SessionEndedError,
+} from '../errors';
 import {
   KeycloakInvalidGrantError,
   type KeycloakOidcClient,
@@ -24,6 +28,12 @@ export interface RefreshOutcome {
   session: StoredSession;
   /** Claims of a new ID token Keycloak just issued, if it issued one */
   claims?: JWTPayload;
+  /**
+   * `fresh`: served from the store without calling Keycloak; `keycloak`:
+   * this request refreshed at Keycloak; `waited`: another request did and
+   * this one used its result.
+   */
+  source: 'fresh' | 'keycloak' | 'waited';
 }
 
 const sessionGone = () =>
@@ -48,6 +58,8 @@ export class SessionRefresher {
       now: () => number;
       idleTtlSeconds: number;
       minAccessTokenValiditySeconds: number;
+      /** Called once per request that had to wait for another's refresh */
+      onLockWait?: (durationMs: number) => void;
     },
   ) {}
 
@@ -76,13 +88,32 @@ export class SessionRefresher {
       );
     }
     if (!this.#isLockedOut(first.session.record)) {
-      return { session: first.session }; // fresh: no Keycloak call
+      return { session: first.session, source: 'fresh' }; // no Keycloak call
     }
 
-    // Another request (maybe on another replica) is refreshing: wait for the
-    // token set it stores instead of calling Keycloak again. Keep trying the
-    // lock too, so a holder that died blocks only for its lease.
-    const seen = first.session.record.refreshToken;
+    const waitStarted = now();
+    try {
+      return await this.#waitForHolder(handle, client, first.session, {
+        lockLeaseMs,
+      });
+    } finally {
+      this.deps.onLockWait?.(now() - waitStarted);
+    }
+  }
+
+  /**
+   * Another request (maybe on another replica) is refreshing: wait for the
+   * token set it stores instead of calling Keycloak again. Keep trying the
+   * lock too, so a holder that died blocks only for its lease.
+   */
+  async #waitForHolder(
+    handle: string,
+    client: KeycloakOidcClient,
+    current: StoredSession,
+    { lockLeaseMs }: { lockLeaseMs: number },
+  ): Promise<RefreshOutcome> {
+    const { store, now } = this.deps;
+    const seen = current.record.refreshToken;
     const waitUntil = now() + lockLeaseMs + 1000;
     for (;;) {
       await new Promise(r => setTimeout(r, LOCK_POLL_MS));
@@ -96,7 +127,7 @@ export class SessionRefresher {
         if (!session) {
           throw sessionGone();
         }
-        return { session };
+        return { session, source: 'waited' };
       }
       if (lockToken) {
         return this.#refreshUnderLock(client, handle, lockToken, session);
@@ -152,7 +183,11 @@ export class SessionRefresher {
           'Session was signed out while refreshing; sign in again',
         );
       }
-      return { session: { record: next, entityRef }, claims: tokens.claims() };
+      return {
+        session: { record: next, entityRef },
+        claims: tokens.claims(),
+        source: 'keycloak',
+      };
     } finally {
       if (!released) {
         await store.releaseRefreshLock(handle, lockToken).catch(() => {});
@@ -174,7 +209,7 @@ export class SessionRefresher {
     const { record, entityRef } = session;
     const current = await store.getSession(handle);
     if (current && current.record.refreshToken !== record.refreshToken) {
-      return { session: current };
+      return { session: current, source: 'waited' };
     }
     await store.deleteSession(handle);
     logger.warn(
@@ -190,8 +225,6 @@ export class SessionRefresher {
         keycloakErrorDescription: error.description,
       },
     );
-    throw new SessionEndedError(
-      `Keycloak session ended (${error.description}); sign in again`,
-    );
+    throw new KeycloakSessionEndedError(error.description);
   }
 }

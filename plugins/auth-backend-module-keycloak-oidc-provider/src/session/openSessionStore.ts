@@ -1,5 +1,6 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { SessionStoreOptions } from '../config/readSessionStoreOptions';
+import { SessionMetrics } from '../metrics/SessionMetrics';
 import { createRedisClient } from './createRedisClient';
 import { MemorySessionStore } from './MemorySessionStore';
 import { RecordCipher } from './RecordCipher';
@@ -36,6 +37,7 @@ function describeTarget(options: SessionStoreOptions & { store: 'redis' }) {
 export async function openSessionStore(
   options: SessionStoreOptions,
   logger: LoggerService,
+  metrics: SessionMetrics = SessionMetrics.noop(),
 ): Promise<SessionStore> {
   if (options.store === 'memory') {
     logger.info(
@@ -83,6 +85,7 @@ export async function openSessionStore(
     client,
     prefix: options.prefix,
     sealer,
+    observe: (operation, ms, ok) => metrics.redisCommand(operation, ms, ok),
     lastConnectionError: () => (healthy ? undefined : lastConnectionError),
     replicaWaitMs:
       options.durability === 'replicated'
