@@ -201,4 +201,36 @@ describe('example backend metrics for Prometheus', () => {
       find(samples, 'keycloak_oidc_refreshes_total', { outcome: 'ok' }),
     ).toEqual([expect.objectContaining({ value: 2 })]);
   });
+
+  it('reports active sessions, Redis latency and back-channel logouts under the documented names', async () => {
+    const browser = new Browser();
+    await signIn(browser, authUrl, 'bob');
+    // a forged logout token: refused, and counted as such
+    const refused = await fetch(`${authUrl}/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'logout_token=not-a-jwt',
+    });
+    expect(refused.status).toBe(400);
+
+    const { samples } = await scrape();
+    // alice's session ended with the IdP restart; bob's is live
+    expect(find(samples, 'keycloak_oidc_sessions_active')).toEqual([
+      expect.objectContaining({ value: 1 }),
+    ]);
+    const redisLatency = find(
+      samples,
+      'keycloak_oidc_redis_command_duration_count',
+      { operation: 'creating the session', outcome: 'ok' },
+    );
+    expect(redisLatency).toEqual([
+      expect.objectContaining({ value: expect.any(Number) }),
+    ]);
+    expect(redisLatency[0].value).toBeGreaterThanOrEqual(2);
+    expect(
+      find(samples, 'keycloak_oidc_backchannel_logouts_total', {
+        outcome: 'rejected',
+      }),
+    ).toEqual([expect.objectContaining({ value: 1 })]);
+  });
 });
