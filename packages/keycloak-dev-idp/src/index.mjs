@@ -6,6 +6,7 @@ import {
   createUserLogoutHandler,
 } from './backchannelLogout.mjs';
 import { accountFinder, createInteractionHandler } from './interactions.mjs';
+import { keycloakJwtAccessTokens } from './jwtAccessTokens.mjs';
 import { loadOrCreateJwks } from './keys.mjs';
 import {
   installKeycloakCompat,
@@ -38,6 +39,9 @@ const OIDC = '/protocol/openid-connect';
  * @property {number} [sessionTtl] seconds, default 36000 (SSO Session Max)
  * @property {boolean} [rotateRefreshTokens] default true; reuse of a rotated token is refused
  * @property {string} [keysFile] JWKS file that keeps the signing key across restarts
+ * @property {boolean} [jwtAccessTokens] default false (opaque access tokens);
+ *   true: Keycloak-like RS256 JWT access tokens (audience `account`, realm
+ *   and client roles, profile claims), see jwtAccessTokens.mjs
  * @property {import('./users.mjs').DevUser[]} [users]
  * @property {(line: string) => void} [log]
  */
@@ -71,6 +75,7 @@ export async function startDevIdp(options = {}) {
     sessionTtl: 36000,
     rotateRefreshTokens: true,
     keysFile: /** @type {string | undefined} */ (undefined),
+    jwtAccessTokens: false,
     users: defaultUsers,
     log: (/** @type {string} */ line) =>
       console.log(`[keycloak-dev-idp] ${line}`),
@@ -103,6 +108,23 @@ export async function startDevIdp(options = {}) {
   const issuer = `http://${o.publicHost}:${port}${realmPath}`;
 
   const adapter = createMemoryAdapter();
+  const jwks = loadOrCreateJwks(o.keysFile);
+  const jwtAccessTokens = o.jwtAccessTokens
+    ? keycloakJwtAccessTokens({
+        issuer,
+        realm: o.realm,
+        redirectUris: o.redirectUris,
+        users: o.users,
+        jwks,
+        paths: {
+          userinfo: `${OIDC}/userinfo`,
+          introspection: `${OIDC}/token/introspect`,
+          revocation: `${OIDC}/revoke`,
+        },
+        introspectionAllowed,
+        revocationAllowed,
+      })
+    : undefined;
   const provider = new Provider(issuer, {
     clients: [
       {
@@ -142,7 +164,7 @@ export async function startDevIdp(options = {}) {
     // a backend on localhost, as Keycloak talks to backends on its network.
     fetch: (url, { dispatcher: _ssrfGuard, ...init }) =>
       globalThis.fetch(url, init),
-    jwks: loadOrCreateJwks(o.keysFile),
+    jwks,
     cookies: { keys: ['keycloak-dev-idp-cookie-key'] },
     findAccount: accountFinder(o.users),
     claims: {
@@ -152,6 +174,10 @@ export async function startDevIdp(options = {}) {
     },
     // Keycloak puts the profile and email claims in the ID token.
     conformIdTokenClaims: false,
+    ...(jwtAccessTokens && {
+      extraTokenClaims: jwtAccessTokens.configuration.extraTokenClaims,
+      formats: jwtAccessTokens.configuration.formats,
+    }),
     pkce: { required: () => true },
     issueRefreshToken: async (_ctx, client) =>
       client.grantTypeAllowed('refresh_token'),
@@ -174,6 +200,9 @@ export async function startDevIdp(options = {}) {
       revocation: { enabled: true, allowedPolicy: revocationAllowed },
       introspection: { enabled: true, allowedPolicy: introspectionAllowed },
       backchannelLogout: { enabled: true },
+      ...(jwtAccessTokens && {
+        resourceIndicators: jwtAccessTokens.configuration.resourceIndicators,
+      }),
       rpInitiatedLogout: {
         enabled: true,
         // Keycloak signs out without asking when id_token_hint is present.
@@ -196,6 +225,7 @@ export async function startDevIdp(options = {}) {
     stats,
     log: o.log,
   });
+  jwtAccessTokens?.install(provider);
   countBackchannelLogouts(provider, { stats, log: o.log });
   provider.on('server_error', (_ctx, error) =>
     o.log(`server error: ${error.message}`),

@@ -46,6 +46,10 @@ const { values } = parseArgs({
       default: env.DEV_IDP_ROTATE_REFRESH_TOKENS === 'false',
     },
     'keys-file': { type: 'string', default: env.DEV_IDP_KEYS_FILE },
+    'jwt-access-tokens': {
+      type: 'boolean',
+      default: env.DEV_IDP_JWT_ACCESS_TOKENS === 'true',
+    },
   },
 });
 
@@ -86,6 +90,7 @@ const idp = await startDevIdp({
   refreshTokenTtl: number('refresh-token-ttl', values['refresh-token-ttl']),
   sessionTtl: number('session-ttl', values['session-ttl']),
   rotateRefreshTokens: !values['no-rotate-refresh-tokens'],
+  jwtAccessTokens: values['jwt-access-tokens'],
   keysFile:
     values['keys-file'] ??
     join(tmpdir(), `keycloak-dev-idp-${realm}-${port}-jwks.json`),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { Browser, loginFormAction } from '../__testUtils__/Browser';
 import { DevIdp } from '../__testUtils__/DevIdp';
 
@@ -8,6 +9,64 @@ const CALLBACK = 'http://localhost:7007/api/auth/keycloak-oidc/handler/frame';
 const basic = `Basic ${Buffer.from('backstage:backstage-dev-secret').toString('base64')}`;
 const VERIFIER = 'a-fixed-pkce-verifier-for-this-test-only-0123456789';
 const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url');
+
+const token = (idp: DevIdp, params: Record<string, string>) =>
+  fetch(`${idp.issuer}/protocol/openid-connect/token`, {
+    method: 'POST',
+    headers: {
+      authorization: basic,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams(params),
+  });
+
+async function codeFor(idp: DevIdp, user: string, password: string) {
+  const browser = new Browser();
+  const auth = new URL(`${idp.issuer}/protocol/openid-connect/auth`);
+  auth.search = new URLSearchParams({
+    client_id: 'backstage',
+    redirect_uri: CALLBACK,
+    response_type: 'code',
+    scope: 'openid profile email',
+    state: 'st',
+    nonce: 'nn',
+    code_challenge: CHALLENGE,
+    code_challenge_method: 'S256',
+  }).toString();
+  const page = await browser.follow(auth.href);
+  expect(page.res.status).toBe(200);
+  const html = await page.res.text();
+  const action = loginFormAction(html, page.url);
+  const post = (pw: string) =>
+    browser.follow(action, {
+      init: {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ username: user, password: pw }),
+      },
+      stopAt: url => url.href.startsWith(CALLBACK),
+    });
+  const wrong = await post('wrong');
+  expect(await wrong.res.text()).toContain('Invalid username or password.');
+  const done = await post(password);
+  return new URL(done.url).searchParams.get('code')!;
+}
+
+/** Logs in (password = username) and exchanges the code. */
+async function signInTokens(idp: DevIdp, user: string) {
+  const code = await codeFor(idp, user, user);
+  const res = await token(idp, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: CALLBACK,
+    code_verifier: VERIFIER,
+  });
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+const claimsOf = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 
 /**
  * The dev IdP stands in for Keycloak in every other test; these pin down
@@ -23,61 +82,6 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
   afterAll(async () => {
     await idp?.stop();
   });
-
-  const token = (params: Record<string, string>) =>
-    fetch(`${idp.issuer}/protocol/openid-connect/token`, {
-      method: 'POST',
-      headers: {
-        authorization: basic,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams(params),
-    });
-
-  async function codeFor(user: string, password: string) {
-    const browser = new Browser();
-    const auth = new URL(`${idp.issuer}/protocol/openid-connect/auth`);
-    auth.search = new URLSearchParams({
-      client_id: 'backstage',
-      redirect_uri: CALLBACK,
-      response_type: 'code',
-      scope: 'openid profile email',
-      state: 'st',
-      nonce: 'nn',
-      code_challenge: CHALLENGE,
-      code_challenge_method: 'S256',
-    }).toString();
-    const page = await browser.follow(auth.href);
-    expect(page.res.status).toBe(200);
-    const html = await page.res.text();
-    const action = loginFormAction(html, page.url);
-    const post = (pw: string) =>
-      browser.follow(action, {
-        init: {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ username: user, password: pw }),
-        },
-        stopAt: url => url.href.startsWith(CALLBACK),
-      });
-    const wrong = await post('wrong');
-    expect(await wrong.res.text()).toContain('Invalid username or password.');
-    const done = await post(password);
-    return new URL(done.url).searchParams.get('code')!;
-  }
-
-  /** Logs in (password = username) and exchanges the code. */
-  async function signInTokens(user: string) {
-    const code = await codeFor(user, user);
-    const res = await token({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: CALLBACK,
-      code_verifier: VERIFIER,
-    });
-    expect(res.status).toBe(200);
-    return res.json();
-  }
 
   it('serves Keycloak URLs in its discovery document', async () => {
     const res = await fetch(`${idp.issuer}/.well-known/openid-configuration`);
@@ -96,7 +100,7 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
   });
 
   it('issues Keycloak-like tokens and invalid_grant descriptions', async () => {
-    const tokens = await signInTokens('alice');
+    const tokens = await signInTokens(idp, 'alice');
     expect(tokens).toMatchObject({
       access_token: expect.any(String),
       id_token: expect.any(String),
@@ -104,9 +108,7 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
       refresh_expires_in: expect.any(Number),
     });
     expect(tokens.refresh_expires_in).toBeGreaterThan(1790);
-    const claims = JSON.parse(
-      Buffer.from(tokens.id_token.split('.')[1], 'base64url').toString(),
-    );
+    const claims = claimsOf(tokens.id_token);
     expect(claims).toMatchObject({
       sub: '5b0d5c52-3a2e-4f4c-9c1e-0a11ce000001',
       preferred_username: 'alice',
@@ -114,7 +116,7 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
       sid: expect.any(String),
     });
 
-    const rotated = await token({
+    const rotated = await token(idp, {
       grant_type: 'refresh_token',
       refresh_token: tokens.refresh_token,
     });
@@ -122,7 +124,7 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
     const next = await rotated.json();
     expect(next.refresh_token).not.toBe(tokens.refresh_token);
 
-    const reuse = await token({
+    const reuse = await token(idp, {
       grant_type: 'refresh_token',
       refresh_token: tokens.refresh_token,
     });
@@ -132,7 +134,7 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
       error_description: 'Maximum allowed refresh token reuse exceeded',
     });
 
-    const unknown = await token({
+    const unknown = await token(idp, {
       grant_type: 'refresh_token',
       refresh_token: 'x'.repeat(43),
     });
@@ -142,15 +144,29 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
     });
   });
 
+  it('issues opaque (non-JWT) access tokens', async () => {
+    const tokens = await signInTokens(idp, 'carol');
+    const rotated = await token(idp, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    });
+    expect(rotated.status).toBe(200);
+    const next = await rotated.json();
+    for (const accessToken of [tokens.access_token, next.access_token]) {
+      expect(accessToken).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(() => decodeProtectedHeader(accessToken)).toThrow();
+    }
+  });
+
   it('loses sessions but keeps its signing key across a restart', async () => {
-    const tokens = await signInTokens('bob');
+    const tokens = await signInTokens(idp, 'bob');
     const jwksBefore = await (
       await fetch(`${idp.issuer}/protocol/openid-connect/certs`)
     ).json();
 
     await idp.restart();
 
-    const res = await token({
+    const res = await token(idp, {
       grant_type: 'refresh_token',
       refresh_token: tokens.refresh_token,
     });
@@ -177,5 +193,125 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
     }).toString();
     const res = await fetch(auth, { redirect: 'manual' });
     expect(res.status).toBe(400);
+  });
+});
+
+describe('keycloak-dev-idp --jwt-access-tokens', () => {
+  let idp: DevIdp;
+
+  beforeAll(async () => {
+    idp = await DevIdp.start(['--jwt-access-tokens'], { defaults: true });
+  });
+
+  afterAll(async () => {
+    await idp?.stop();
+  });
+
+  const oidc = (path: string) =>
+    `${idp.issuer}/protocol/openid-connect/${path}`;
+  const postForm = (path: string, params: Record<string, string>) =>
+    fetch(oidc(path), {
+      method: 'POST',
+      headers: {
+        authorization: basic,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams(params),
+    });
+
+  /** Checks a Keycloak-like RS256 JWT access token and returns its claims. */
+  async function verifiedAccessToken(accessToken: string) {
+    expect(accessToken.split('.')).toHaveLength(3);
+    expect(accessToken.length).toBeGreaterThanOrEqual(1000);
+    expect(accessToken.length).toBeLessThanOrEqual(1800);
+    expect(decodeProtectedHeader(accessToken)).toMatchObject({
+      alg: 'RS256',
+      kid: expect.any(String),
+    });
+    const { payload } = await jwtVerify(
+      accessToken,
+      createRemoteJWKSet(new URL(oidc('certs'))),
+      { issuer: idp.issuer, audience: 'account', algorithms: ['RS256'] },
+    );
+    expect(payload).toMatchObject({
+      sub: '5b0d5c52-3a2e-4f4c-9c1e-0a11ce000001',
+      sid: expect.any(String),
+      typ: 'Bearer',
+      azp: 'backstage',
+      preferred_username: 'alice',
+      email: 'alice@example.com',
+      scope: 'openid profile email',
+      realm_access: {
+        roles: expect.arrayContaining([
+          'default-roles-backstage',
+          'offline_access',
+          'uma_authorization',
+        ]),
+      },
+      resource_access: {
+        account: { roles: expect.arrayContaining(['manage-account']) },
+      },
+    });
+    return payload;
+  }
+
+  it('issues Keycloak-sized RS256 JWT access tokens on code exchange and refresh', async () => {
+    const tokens = await signInTokens(idp, 'alice');
+    const first = await verifiedAccessToken(tokens.access_token);
+    expect(first.sid).toBe(claimsOf(tokens.id_token).sid);
+    expect(tokens.refresh_token).not.toContain('.');
+
+    const rotated = await token(idp, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    });
+    expect(rotated.status).toBe(200);
+    const next = await rotated.json();
+    expect(next.access_token).not.toBe(tokens.access_token);
+    const refreshed = await verifiedAccessToken(next.access_token);
+    expect(refreshed.sid).toBe(first.sid);
+    expect(refreshed.jti).not.toBe(first.jti);
+  });
+
+  it('answers userinfo, introspection and revocation for them like Keycloak', async () => {
+    const tokens = await signInTokens(idp, 'alice');
+    const accessToken: string = tokens.access_token;
+
+    const userinfo = await fetch(oidc('userinfo'), {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    expect(userinfo.status).toBe(200);
+    expect(await userinfo.json()).toMatchObject({
+      sub: '5b0d5c52-3a2e-4f4c-9c1e-0a11ce000001',
+      preferred_username: 'alice',
+    });
+
+    const introspect = async (value: string) =>
+      (await postForm('token/introspect', { token: value })).json();
+    expect(await introspect(accessToken)).toMatchObject({
+      active: true,
+      sub: '5b0d5c52-3a2e-4f4c-9c1e-0a11ce000001',
+      client_id: 'backstage',
+      username: 'alice',
+      token_type: 'Bearer',
+    });
+    expect(await introspect(tokens.refresh_token)).toMatchObject({
+      active: true,
+    });
+
+    const revoked = await postForm('revoke', {
+      token: accessToken,
+      token_type_hint: 'access_token',
+    });
+    expect(revoked.status).toBe(200);
+    expect(await introspect(accessToken)).toEqual({ active: false });
+    // only that access token: the session and its refresh token live on
+    expect(await introspect(tokens.refresh_token)).toMatchObject({
+      active: true,
+    });
+    const rejected = await fetch(oidc('userinfo'), {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    expect(rejected.status).toBe(401);
   });
 });
