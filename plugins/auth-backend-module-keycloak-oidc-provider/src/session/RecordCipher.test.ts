@@ -49,6 +49,30 @@ describe('RecordCipher', () => {
     expect(Buffer.from(tag, 'base64url')).toHaveLength(16);
   });
 
+  it('compresses: three JWTs sharing their claims seal smaller than their JSON', () => {
+    const cipher = new RecordCipher({ keys: [key('k1')] });
+    const claims = Buffer.from(
+      JSON.stringify({
+        iss: 'https://keycloak.example.com/realms/backstage',
+        sub: '5b0d5c52-3a2e-4f4c-9c1e-0a11ce000001',
+        azp: 'backstage',
+        realm_access: { roles: ['default-roles-backstage', 'offline_access'] },
+        email: 'alice@example.com',
+        preferred_username: 'alice',
+      }),
+    ).toString('base64url');
+    const jwt = () =>
+      `eyJhbGciOiJSUzI1NiJ9.${claims}.${randomBytes(256).toString('base64url')}`;
+    const record = JSON.stringify({
+      accessToken: jwt(),
+      idToken: jwt(),
+      refreshToken: jwt(),
+    });
+    const sealed = cipher.seal(record, AAD);
+    expect(sealed.length).toBeLessThan(record.length);
+    expect(cipher.open(sealed, AAD)).toEqual({ plaintext: record });
+  });
+
   it('uses a fresh IV for every seal', () => {
     const a = cipher.seal(PLAINTEXT, AAD);
     const b = cipher.seal(PLAINTEXT, AAD);
