@@ -1,6 +1,11 @@
 /*
  * The example Backstage backend: the auth plugin with the keycloak-oidc
  * module, and a catalog holding the users that sign in.
+ *
+ * Backstage's own `oidc` provider module is registered too, as the baseline
+ * for comparisons (benchmarks, e2e tests). It only mounts routes when
+ * `auth.providers.oidc` is configured, and then needs `auth.session.secret`
+ * (see README.md).
  */
 import { createBackend } from '@backstage/backend-defaults';
 
@@ -10,6 +15,7 @@ backend.add(import('@backstage/plugin-auth-backend'));
 backend.add(
   import('@redis-session/plugin-auth-backend-module-keycloak-oidc-provider'),
 );
+backend.add(import('@backstage/plugin-auth-backend-module-oidc-provider'));
 backend.add(import('@backstage/plugin-catalog-backend'));
 backend.add(import('./sessionDemoPlugin'));
 

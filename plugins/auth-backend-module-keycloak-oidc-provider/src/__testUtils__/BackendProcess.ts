@@ -46,6 +46,11 @@ export class BackendProcess {
     return `http://localhost:${this.listenPort}`;
   }
 
+  /** The OS process id while it runs (e.g. to sample its memory) */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** The Prometheus scrape endpoint (undefined with PROMETHEUS_PORT=off) */
   get metricsUrl(): string | undefined {
     const port = this.env.PROMETHEUS_PORT;

@@ -55,11 +55,33 @@ export async function completeCallback(
   return browser.request(target.href);
 }
 
-/** A full login on one backend; returns the refresh cookie value. */
+/** The provider id whose refresh cookie these helpers read by default. */
+export const DEFAULT_PROVIDER_ID = 'keycloak-oidc';
+
+export interface SignInOptions {
+  /**
+   * The auth provider `authUrl` points at (`<baseUrl>/api/auth/<providerId>`),
+   * which names the refresh cookie `<providerId>-refresh-token`: default
+   * `keycloak-oidc`; `oidc` for Backstage's own OIDC provider module.
+   */
+  providerId?: string;
+}
+
+/** The refresh cookie's name for a provider: `<providerId>-refresh-token`. */
+export function refreshCookieName(providerId: string = DEFAULT_PROVIDER_ID) {
+  return `${providerId}-refresh-token`;
+}
+
+/**
+ * A full login on one backend; returns the refresh cookie value. Works for
+ * any Backstage OAuth provider that takes the redirect flow through the dev
+ * IdP's login form, e.g. `{ providerId: 'oidc' }` for the upstream module.
+ */
 export async function signIn(
   browser: Browser,
   authUrl: string,
   user: DevUserName,
+  options: SignInOptions = {},
 ): Promise<string> {
   const callbackUrl = await loginUntilCallback(browser, authUrl, user);
   const res = await completeCallback(browser, callbackUrl, authUrl);
@@ -71,7 +93,7 @@ export async function signIn(
   }
   const cookie = await browser.cookieValue(
     `${authUrl}/refresh`,
-    'keycloak-oidc-refresh-token',
+    refreshCookieName(options.providerId),
   );
   if (!cookie) {
     throw new Error('No refresh cookie after login');
@@ -95,11 +117,15 @@ export function logout(browser: Browser, authUrl: string) {
 }
 
 /** A refresh that presents `handle` as the cookie, as another tab or a forger would. */
-export function refreshWithCookie(authUrl: string, handle: string) {
+export function refreshWithCookie(
+  authUrl: string,
+  handle: string,
+  providerId: string = DEFAULT_PROVIDER_ID,
+) {
   return fetch(`${authUrl}/refresh?env=development`, {
     headers: {
       'X-Requested-With': 'XMLHttpRequest',
-      cookie: `keycloak-oidc-refresh-token=${handle}`,
+      cookie: `${refreshCookieName(providerId)}=${handle}`,
     },
   });
 }

@@ -50,7 +50,7 @@ describe('RecordCipher', () => {
   });
 
   it('compresses: three JWTs sharing their claims seal smaller than their JSON', () => {
-    const cipher = new RecordCipher({ keys: [key('k1')] });
+    const compressing = new RecordCipher({ keys: [key('k1')] });
     const claims = Buffer.from(
       JSON.stringify({
         iss: 'https://keycloak.example.com/realms/backstage',
@@ -68,9 +68,9 @@ describe('RecordCipher', () => {
       idToken: jwt(),
       refreshToken: jwt(),
     });
-    const sealed = cipher.seal(record, AAD);
+    const sealed = compressing.seal(record, AAD);
     expect(sealed.length).toBeLessThan(record.length);
-    expect(cipher.open(sealed, AAD)).toEqual({ plaintext: record });
+    expect(compressing.open(sealed, AAD)).toEqual({ plaintext: record });
   });
 
   it('uses a fresh IV for every seal', () => {
