@@ -6,6 +6,34 @@ export interface LoadResult extends LatencySummary {
   /** CPU time of this (client) process per wall second, in % of one core */
   clientCpuPercent: number;
   errors: number;
+  /** the raw measurement, to merge rounds of one scenario */
+  raw: { samples: number[]; wallMs: number; cpuMs: number };
+}
+
+function resultOf(raw: LoadResult['raw'], errors: number): LoadResult {
+  return {
+    ...summarize(raw.samples),
+    opsPerSecond: (raw.samples.length / raw.wallMs) * 1000,
+    clientCpuPercent: (raw.cpuMs / raw.wallMs) * 100,
+    errors,
+    raw,
+  };
+}
+
+/**
+ * One result from rounds of the same scenario. Interleaving the rounds of
+ * the scenarios being compared spreads this noisy machine's background
+ * work (GC, catalog refreshes, the other processes) over all of them.
+ */
+export function mergeLoads(parts: LoadResult[]): LoadResult {
+  return resultOf(
+    {
+      samples: parts.flatMap(p => p.raw.samples),
+      wallMs: parts.reduce((sum, p) => sum + p.raw.wallMs, 0),
+      cpuMs: parts.reduce((sum, p) => sum + p.raw.cpuMs, 0),
+    },
+    parts.reduce((sum, p) => sum + p.errors, 0),
+  );
 }
 
 /**
@@ -64,10 +92,8 @@ export async function runLoad(options: {
       `no operation succeeded (${errors} errors): ${String(firstError)}`,
     );
   }
-  return {
-    ...summarize(samples),
-    opsPerSecond: (samples.length / wallMs) * 1000,
-    clientCpuPercent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
+  return resultOf(
+    { samples, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 },
     errors,
-  };
+  );
 }
