@@ -97,7 +97,8 @@ export async function benchRedisDurability(): Promise<{
   markdown: string;
 }> {
   const [idp, redis] = await Promise.all([
-    DevIdp.start(),
+    // Keycloak's default: no rotation (see docs/operations.md, Failover)
+    DevIdp.start(['--no-rotate-refresh-tokens']),
     RedisSentinelSet.start(),
   ]);
   try {

@@ -51,8 +51,13 @@ export async function measureFailover(
   running = false;
   await loop;
   if (recoveredAt === undefined) {
+    const seen = results
+      .filter(r => r.at > killedAt)
+      .map(r => `${r.at - killedAt}ms:${r.status}`);
     throw new Error(
-      `refreshes did not recover within ${giveUpMs} ms of the master's death`,
+      `refreshes did not recover within ${giveUpMs} ms of the master's death; after the kill the loop saw ${
+        seen.length ? seen.join(' ') : 'no answer at all'
+      }`,
     );
   }
   return {
