@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,6 +25,8 @@ export class BackendProcess {
   #child?: ChildProcess;
   #output = () => '';
   readonly #dir = mkdtempSync(join(tmpdir(), 'kc-backend-'));
+  /** A static service token the process accepts, for test requests */
+  readonly serviceToken = randomBytes(24).toString('base64url');
 
   private constructor(
     readonly listenPort: number,
@@ -59,8 +62,24 @@ export class BackendProcess {
 
   async start() {
     const configFile = join(this.#dir, 'app-config.test.yaml');
+    const accessFile = join(this.#dir, 'app-config.service-token.yaml');
     // JSON is YAML
     writeFileSync(configFile, JSON.stringify(this.config));
+    writeFileSync(
+      accessFile,
+      JSON.stringify({
+        backend: {
+          auth: {
+            externalAccess: [
+              {
+                type: 'static',
+                options: { token: this.serviceToken, subject: 'e2e-test' },
+              },
+            ],
+          },
+        },
+      }),
+    );
     const { child, output } = await spawnUntilReady(
       process.execPath,
       [
@@ -73,6 +92,8 @@ export class BackendProcess {
         join(ROOT, 'app-config.yaml'),
         '--config',
         configFile,
+        '--config',
+        accessFile,
       ],
       {
         cwd: BACKEND_DIR,
@@ -89,6 +110,19 @@ export class BackendProcess {
     );
     this.#child = child;
     this.#output = output;
+  }
+
+  /** Waits until the catalog has read the dev users (sign-in needs them). */
+  async waitForCatalogUser(name: string) {
+    for (let i = 0; i < 120; i++) {
+      const res = await fetch(
+        `${this.url}/api/catalog/entities/by-name/user/default/${name}`,
+        { headers: { authorization: `Bearer ${this.serviceToken}` } },
+      );
+      if (res.ok) return;
+      await new Promise(r => setTimeout(r, 500));
+    }
+    throw new Error(`catalog at ${this.url} never had user ${name}`);
   }
 
   output() {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { BackendProcess } from '../__testUtils__/BackendProcess';
 import { Browser } from '../__testUtils__/Browser';
 import { DevIdp } from '../__testUtils__/DevIdp';
@@ -8,8 +7,6 @@ import { RoundRobinProxy } from '../__testUtils__/RoundRobinProxy';
 import { refresh, signIn } from '../__testUtils__/signIn';
 
 jest.setTimeout(240_000);
-
-const E2E_TOKEN = randomBytes(24).toString('base64url');
 
 /**
  * The example backend as real processes: two replicas behind a round-robin
@@ -28,14 +25,6 @@ describe('example backend processes on one Redis', () => {
       backend: {
         baseUrl: publicUrl,
         listen: { port: listenPort },
-        auth: {
-          externalAccess: [
-            {
-              type: 'static',
-              options: { token: E2E_TOKEN, subject: 'e2e-test' },
-            },
-          ],
-        },
       },
       auth: {
         session: {
@@ -55,22 +44,8 @@ describe('example backend processes on one Redis', () => {
     }));
     processes.push(backend);
     await backend.start();
-    await waitForCatalogUser(backend.url, 'alice');
+    await backend.waitForCatalogUser('alice');
     return backend;
-  }
-
-  async function waitForCatalogUser(url: string, name: string) {
-    for (let i = 0; i < 120; i++) {
-      const res = await fetch(
-        `${url}/api/catalog/entities/by-name/user/default/${name}`,
-        {
-          headers: { authorization: `Bearer ${E2E_TOKEN}` },
-        },
-      );
-      if (res.ok) return;
-      await new Promise(r => setTimeout(r, 500));
-    }
-    throw new Error(`catalog at ${url} never had user ${name}`);
   }
 
   beforeAll(async () => {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { BackendProcess } from '../__testUtils__/BackendProcess';
 import { Browser } from '../__testUtils__/Browser';
 import { DevIdp } from '../__testUtils__/DevIdp';
@@ -7,8 +6,6 @@ import { RedisServer } from '../__testUtils__/RedisServer';
 import { refresh, signIn } from '../__testUtils__/signIn';
 
 jest.setTimeout(240_000);
-
-const E2E_TOKEN = randomBytes(24).toString('base64url');
 
 /** One sample line of the Prometheus text format. */
 interface Sample {
@@ -66,18 +63,6 @@ describe('example backend metrics for Prometheus', () => {
     return { text, samples: parseSamples(text) };
   }
 
-  async function waitForCatalogUser(url: string, name: string) {
-    for (let i = 0; i < 120; i++) {
-      const res = await fetch(
-        `${url}/api/catalog/entities/by-name/user/default/${name}`,
-        { headers: { authorization: `Bearer ${E2E_TOKEN}` } },
-      );
-      if (res.ok) return;
-      await new Promise(r => setTimeout(r, 500));
-    }
-    throw new Error(`catalog at ${url} never had user ${name}`);
-  }
-
   beforeAll(async () => {
     idp = await DevIdp.start();
     redisServer = await RedisServer.start();
@@ -87,14 +72,6 @@ describe('example backend metrics for Prometheus', () => {
         backend: {
           baseUrl: `http://localhost:${listenPort}`,
           listen: { port: listenPort },
-          auth: {
-            externalAccess: [
-              {
-                type: 'static',
-                options: { token: E2E_TOKEN, subject: 'e2e-test' },
-              },
-            ],
-          },
         },
         auth: {
           session: {
@@ -117,7 +94,7 @@ describe('example backend metrics for Prometheus', () => {
     );
     await backend.start();
     authUrl = `${backend.url}/api/auth/keycloak-oidc`;
-    await waitForCatalogUser(backend.url, 'alice');
+    await backend.waitForCatalogUser('alice');
   });
 
   afterAll(async () => {

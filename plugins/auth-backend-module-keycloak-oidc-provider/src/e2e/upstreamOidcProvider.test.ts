@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { BackendProcess } from '../__testUtils__/BackendProcess';
 import { Browser } from '../__testUtils__/Browser';
 import { DevIdp } from '../__testUtils__/DevIdp';
@@ -6,8 +5,6 @@ import { RedisServer } from '../__testUtils__/RedisServer';
 import { refresh, refreshCookieName, signIn } from '../__testUtils__/signIn';
 
 jest.setTimeout(240_000);
-
-const E2E_TOKEN = randomBytes(24).toString('base64url');
 
 /**
  * Backstage's own `oidc` provider module
@@ -31,14 +28,6 @@ describe('upstream oidc provider next to keycloak-oidc in one backend', () => {
       backend: {
         baseUrl: `http://localhost:${listenPort}`,
         listen: { port: listenPort },
-        auth: {
-          externalAccess: [
-            {
-              type: 'static',
-              options: { token: E2E_TOKEN, subject: 'e2e-test' },
-            },
-          ],
-        },
       },
       auth: {
         session: {
@@ -72,7 +61,7 @@ describe('upstream oidc provider next to keycloak-oidc in one backend', () => {
       },
     }));
     await backend.start();
-    await waitForCatalogUser(backend.url, 'alice');
+    await backend.waitForCatalogUser('alice');
   });
 
   afterAll(async () => {
@@ -80,18 +69,6 @@ describe('upstream oidc provider next to keycloak-oidc in one backend', () => {
     await redisServer?.dispose();
     await idp?.stop();
   });
-
-  async function waitForCatalogUser(url: string, name: string) {
-    for (let i = 0; i < 120; i++) {
-      const res = await fetch(
-        `${url}/api/catalog/entities/by-name/user/default/${name}`,
-        { headers: { authorization: `Bearer ${E2E_TOKEN}` } },
-      );
-      if (res.ok) return;
-      await new Promise(r => setTimeout(r, 500));
-    }
-    throw new Error(`catalog at ${url} never had user ${name}`);
-  }
 
   async function expectAliceRefresh(browser: Browser, authUrl: string) {
     const res = await refresh(browser, authUrl);
