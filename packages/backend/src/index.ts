@@ -1,6 +1,7 @@
 /*
- * The example Backstage backend: the auth plugin with the keycloak-oidc
- * module, and a catalog holding the users that sign in.
+ * The example Backstage backend: the app backend serving packages/app's
+ * build, the auth plugin with the keycloak-oidc module, and a catalog
+ * holding the users that sign in.
  *
  * Backstage's own `oidc` provider module is registered too, as the baseline
  * for comparisons (benchmarks, e2e tests). It only mounts routes when
@@ -11,12 +12,12 @@ import { createBackend } from '@backstage/backend-defaults';
 
 const backend = createBackend();
 
+backend.add(import('@backstage/plugin-app-backend'));
 backend.add(import('@backstage/plugin-auth-backend'));
 backend.add(
   import('@redis-session/plugin-auth-backend-module-keycloak-oidc-provider'),
 );
 backend.add(import('@backstage/plugin-auth-backend-module-oidc-provider'));
 backend.add(import('@backstage/plugin-catalog-backend'));
-backend.add(import('./sessionDemoPlugin'));
 
 backend.start();
