@@ -8,6 +8,9 @@ import { createServer, request, type Server } from 'node:http';
 export class RoundRobinProxy {
   #next = 0;
   readonly hits: string[] = [];
+  /** Every proxied request: which upstream got it, method and path */
+  readonly requests: { upstream: string; method?: string; path: string }[] =
+    [];
   readonly #server: Server;
 
   private constructor(private readonly upstreams: string[]) {
@@ -17,6 +20,11 @@ export class RoundRobinProxy {
         this.upstreams[this.#next++ % this.upstreams.length],
       );
       this.hits.push(target.origin);
+      this.requests.push({
+        upstream: target.origin,
+        method: req.method,
+        path: target.pathname,
+      });
       const upstream = request(
         target,
         { method: req.method, headers: req.headers },
