@@ -1,5 +1,6 @@
 import { createApp } from '@backstage/frontend-defaults';
 import { keycloakAuthModule } from './modules/auth';
+import { navModule } from './modules/nav';
 import { sessionPlugin } from './modules/session';
 
 /**
@@ -7,5 +8,5 @@ import { sessionPlugin } from './modules/session';
  * session; nothing else, so the auth behaviour is all there is to look at.
  */
 export default createApp({
-  features: [keycloakAuthModule, sessionPlugin],
+  features: [keycloakAuthModule, navModule, sessionPlugin],
 });

@@ -9,6 +9,9 @@ export const SCREENSHOT_DIR = resolve(
   '../../../../test-results/browser',
 );
 
+/** The README's screenshots, rewritten by `UPDATE_SCREENSHOTS=1 yarn test:e2e` */
+const README_IMAGES = resolve(__dirname, '../../../../docs/images');
+
 const REFRESH_COOKIE = 'keycloak-oidc-refresh-token';
 const WAIT_MS = 30_000;
 
@@ -120,6 +123,13 @@ export class AppSession {
     return this.requests.slice(since).filter(url => url.startsWith(origin));
   }
 
+  /** Refreshes docs/images/<name>.png when UPDATE_SCREENSHOTS is set */
+  async readmeScreenshot(name: string) {
+    if (!process.env.UPDATE_SCREENSHOTS) return;
+    mkdirSync(README_IMAGES, { recursive: true });
+    await this.page.screenshot({ path: join(README_IMAGES, `${name}.png`) });
+  }
+
   async close() {
     openSessions.delete(this);
     await this.context.close();
@@ -145,29 +155,20 @@ export class AppSession {
 }
 
 /**
- * `it` for browser tests: on failure, screenshots of every open page are
- * saved under test-results/browser and named in the error.
+ * Wraps a browser test's body: on failure, screenshots of every open page
+ * are saved under test-results/browser and named in the error.
  */
-export function browserTest(
-  name: string,
-  fn: () => Promise<void>,
-  timeoutMs?: number,
-) {
-  it(
-    name,
-    async () => {
-      try {
-        await fn();
-      } catch (error) {
-        const files = await AppSession.screenshotAll(
-          expect.getState().currentTestName ?? name,
-        );
-        if (error instanceof Error && files.length > 0) {
-          error.message += `\n\nScreenshots:\n${files.join('\n')}`;
-        }
-        throw error;
+export function withScreenshots(fn: () => Promise<void>) {
+  return async () => {
+    const testName = expect.getState().currentTestName ?? 'browser-test';
+    try {
+      await fn();
+    } catch (error) {
+      const files = await AppSession.screenshotAll(testName);
+      if (error instanceof Error && files.length > 0) {
+        error.message += `\n\nScreenshots:\n${files.join('\n')}`;
       }
-    },
-    timeoutMs,
-  );
+      throw error;
+    }
+  };
 }

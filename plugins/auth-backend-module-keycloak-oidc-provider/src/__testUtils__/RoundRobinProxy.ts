@@ -9,8 +9,7 @@ export class RoundRobinProxy {
   #next = 0;
   readonly hits: string[] = [];
   /** Every proxied request: which upstream got it, method and path */
-  readonly requests: { upstream: string; method?: string; path: string }[] =
-    [];
+  readonly requests: { upstream: string; method?: string; path: string }[] = [];
   readonly #server: Server;
 
   private constructor(private readonly upstreams: string[]) {

@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-const APP_INDEX = resolve(__dirname, '../../../../packages/app/dist/index.html');
+const APP_INDEX = resolve(
+  __dirname,
+  '../../../../packages/app/dist/index.html',
+);
 
 /**
  * The browser suites run against the production build that the example

@@ -13,7 +13,10 @@ export function staticKeyStoreConfig(dir: string) {
   });
   const publicKeyFile = join(dir, 'backstage-token-signing.pub.pem');
   const privateKeyFile = join(dir, 'backstage-token-signing.pem');
-  writeFileSync(publicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(
+    publicKeyFile,
+    publicKey.export({ type: 'spki', format: 'pem' }),
+  );
   writeFileSync(
     privateKeyFile,
     privateKey.export({ type: 'pkcs8', format: 'pem' }),
@@ -22,7 +25,12 @@ export function staticKeyStoreConfig(dir: string) {
     provider: 'static',
     static: {
       keys: [
-        { keyId: randomUUID(), algorithm: 'ES256', publicKeyFile, privateKeyFile },
+        {
+          keyId: randomUUID(),
+          algorithm: 'ES256',
+          publicKeyFile,
+          privateKeyFile,
+        },
       ],
     },
   };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { appBackendConfig } from '../__testUtils__/appBackendConfig';
-import { AppSession, browserTest } from '../__testUtils__/AppSession';
+import { AppSession, withScreenshots } from '../__testUtils__/AppSession';
 import { BackendProcess } from '../__testUtils__/BackendProcess';
 import { assertAppBuilt } from '../__testUtils__/builtApp';
 import { launchChromium } from '../__testUtils__/Chromium';
@@ -77,9 +77,9 @@ describe('the app in a browser, two replicas behind a round-robin balancer', () 
     rmSync(keyDir, { recursive: true, force: true });
   });
 
-  browserTest(
+  it(
     'browsing with requests alternating between replicas never shows the sign-in page',
-    async () => {
+    withScreenshots(async () => {
       const session = await AppSession.open(browser, publicUrl);
       sessions.push(session);
       expect(await session.goto()).toBe('sign-in');
@@ -103,9 +103,9 @@ describe('the app in a browser, two replicas behind a round-robin balancer', () 
           expect(await session.text('user-entity-ref')).toBe(
             'user:default/alice',
           );
-          expect(
-            await session.attribute('catalog-entity', 'data-status'),
-          ).toBe('200');
+          expect(await session.attribute('catalog-entity', 'data-status')).toBe(
+            '200',
+          );
         }
         await session.page.waitForTimeout(1_000);
       }
@@ -113,22 +113,26 @@ describe('the app in a browser, two replicas behind a round-robin balancer', () 
       expect(await session.signInButton.count()).toBe(0);
       expect(await session.alerts()).toEqual([]);
       expect(session.context.pages()).toHaveLength(1); // never a login popup
-      expect(session.requestsTo(new URL(idp.issuer).origin, browsedFrom)).toEqual(
-        [],
-      );
+      expect(
+        session.requestsTo(new URL(idp.issuer).origin, browsedFrom),
+      ).toEqual([]);
 
       // both replicas answered refreshes and catalog reads
       const served = proxy.requests.slice(proxiedFrom);
       for (const replica of replicas) {
         const byReplica = served.filter(r => r.upstream === replica.url);
-        expect(byReplica.filter(r => r.path === REFRESH_PATH).length).toBeGreaterThan(0);
-        expect(byReplica.filter(r => r.path === CATALOG_PATH).length).toBeGreaterThan(0);
+        expect(
+          byReplica.filter(r => r.path === REFRESH_PATH).length,
+        ).toBeGreaterThan(0);
+        expect(
+          byReplica.filter(r => r.path === CATALOG_PATH).length,
+        ).toBeGreaterThan(0);
       }
       // each replica refreshed with the refresh token the other one stored
       const grants = (await idp.stats()).refreshGrants - grantsAfterLogin;
       expect(grants).toBeGreaterThanOrEqual(8);
       const stats = await idp.stats();
       expect(stats.refreshErrors ?? 0).toBe(0);
-    },
+    }),
   );
 });

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Browser } from 'playwright-core';
 import { appBackendConfig } from '../__testUtils__/appBackendConfig';
-import { AppSession, browserTest } from '../__testUtils__/AppSession';
+import { AppSession, withScreenshots } from '../__testUtils__/AppSession';
 import { BackendProcess } from '../__testUtils__/BackendProcess';
 import { assertAppBuilt } from '../__testUtils__/builtApp';
 import { launchChromium } from '../__testUtils__/Chromium';
@@ -69,19 +69,21 @@ describe('the app in a browser, one backend', () => {
     await idp?.stop();
   });
 
-  browserTest(
+  it(
     'signs in through the IdP login page; the home page shows the user',
-    async () => {
+    withScreenshots(async () => {
       const keysBefore = await sessionKeys();
       const session = await AppSession.open(browser, backend.url);
       sessions.push(session);
 
       expect(await session.goto()).toBe('sign-in');
       expect(await session.refreshCookie()).toBeUndefined();
+      await session.readmeScreenshot('sign-in-page');
 
       const { loginFormShown } = await session.signIn('alice');
       expect(loginFormShown).toBe(true);
       expect(await session.text('user-entity-ref')).toBe('user:default/alice');
+      await session.readmeScreenshot('signed-in-home-page');
       expect(await session.text('display-name')).toBe('Alice Adams');
       // the user's Backstage token works against the catalog
       expect(await session.attribute('catalog-entity', 'data-status')).toBe(
@@ -94,12 +96,12 @@ describe('the app in a browser, one backend', () => {
       expect(cookie!.value).toMatch(/^[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/);
       expect((await sessionKeys()).length).toBe(keysBefore.length + 1);
       expect(await session.alerts()).toEqual([]);
-    },
+    }),
   );
 
-  browserTest(
+  it(
     'a backend restart keeps the user signed in without a visit to the IdP',
-    async () => {
+    withScreenshots(async () => {
       const session = await openSignedIn();
       const tokenIssuedBefore = Number(
         await session.attribute('backstage-token-issued-at', 'data-epoch-ms'),
@@ -127,12 +129,12 @@ describe('the app in a browser, one backend', () => {
       );
       expect(session.context.pages()).toHaveLength(1);
       expect(await session.alerts()).toEqual([]);
-    },
+    }),
   );
 
-  browserTest(
+  it(
     'a Keycloak restart shows the sign-in page without an error, drops the cookie, and signing in again works',
-    async () => {
+    withScreenshots(async () => {
       const session = await openSignedIn();
       const keysBefore = await sessionKeys();
 
@@ -150,12 +152,12 @@ describe('the app in a browser, one backend', () => {
       expect(await session.text('user-entity-ref')).toBe('user:default/alice');
       expect(await session.refreshCookie()).toBeDefined();
       expect((await sessionKeys()).length).toBe(keysBefore.length);
-    },
+    }),
   );
 
-  browserTest(
+  it(
     "sign-out goes through Keycloak's end-session endpoint back to the sign-in page and deletes the Redis session",
-    async () => {
+    withScreenshots(async () => {
       const keysBefore = await sessionKeys();
       const session = await openSignedIn();
       const [ownKey] = (await sessionKeys()).filter(
@@ -164,7 +166,7 @@ describe('the app in a browser, one backend', () => {
       expect(ownKey).toBeDefined();
 
       const mark = session.requests.length;
-      await session.page.getByRole('button', { name: 'Sign out' }).click();
+      await session.page.getByTestId('sign-out').click();
       await session.page.waitForURL(url => url.href.startsWith(idp.issuer), {
         waitUntil: 'commit',
       });
@@ -190,6 +192,6 @@ describe('the app in a browser, one backend', () => {
       // Keycloak's session ended too: the next sign-in asks for credentials
       const { loginFormShown } = await session.signIn('alice');
       expect(loginFormShown).toBe(true);
-    },
+    }),
   );
 });

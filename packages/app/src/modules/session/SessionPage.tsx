@@ -28,12 +28,39 @@ function Time({ id, value }: { id: string; value?: Date }) {
   );
 }
 
-function tokenRows(prefix: string, times: TokenTimes) {
+/**
+ * The Backstage token is reissued on every refresh; the Keycloak tokens
+ * only when the backend refreshed them at Keycloak (not when it served
+ * still-fresh ones from Redis).
+ */
+function sessionRows({
+  backstageToken,
+  keycloakIdToken,
+}: {
+  backstageToken: TokenTimes;
+  keycloakIdToken: TokenTimes;
+}) {
   return {
-    'issued (last refreshed)': (
-      <Time id={`${prefix}-issued-at`} value={times.issuedAt} />
+    ...(keycloakIdToken.authTime && {
+      'signed in at Keycloak': (
+        <Time id="keycloak-auth-time" value={keycloakIdToken.authTime} />
+      ),
+    }),
+    'session last refreshed': (
+      <Time id="backstage-token-issued-at" value={backstageToken.issuedAt} />
     ),
-    expires: <Time id={`${prefix}-expires-at`} value={times.expiresAt} />,
+    'Backstage token expires': (
+      <Time id="backstage-token-expires-at" value={backstageToken.expiresAt} />
+    ),
+    'Keycloak tokens last refreshed': (
+      <Time id="keycloak-id-token-issued-at" value={keycloakIdToken.issuedAt} />
+    ),
+    'Keycloak tokens expire': (
+      <Time
+        id="keycloak-id-token-expires-at"
+        value={keycloakIdToken.expiresAt}
+      />
+    ),
   };
 }
 
@@ -68,6 +95,7 @@ export function SessionPage() {
                 <Button
                   variant="contained"
                   color="primary"
+                  data-testid="sign-out"
                   disabled={signingOut}
                   onClick={() => {
                     setSigningOut(true);
@@ -111,24 +139,7 @@ export function SessionPage() {
         </Grid>
         <Grid item xs={12} md={6}>
           <InfoCard title="Session">
-            <StructuredMetadataTable
-              metadata={{
-                'signed in at Keycloak': (
-                  <Time
-                    id="keycloak-auth-time"
-                    value={value.keycloakIdToken.authTime}
-                  />
-                ),
-                'Backstage token': tokenRows(
-                  'backstage-token',
-                  value.backstageToken,
-                ),
-                'Keycloak ID token': tokenRows(
-                  'keycloak-id-token',
-                  value.keycloakIdToken,
-                ),
-              }}
-            />
+            <StructuredMetadataTable metadata={sessionRows(value)} />
           </InfoCard>
         </Grid>
       </Grid>
