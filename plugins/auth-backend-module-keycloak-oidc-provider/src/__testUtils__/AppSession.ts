@@ -111,11 +111,19 @@ export class AppSession {
     return cookies.find(c => c.name === REFRESH_COOKIE);
   }
 
-  /** Texts of every error toast, alert or dialog on the page */
+  /**
+   * Texts of every toast, alert or dialog on the page, and any line of the
+   * page mentioning an error, failure or timeout (the sign-in card prints
+   * a failed sign-in's message inline).
+   */
   async alerts(): Promise<string[]> {
-    return this.page
+    const roles = await this.page
       .locator('[role=alert], [role=alertdialog], [role=dialog]')
       .allTextContents();
+    const lines = (await this.page.locator('body').innerText())
+      .split('\n')
+      .filter(line => /error|fail|timed? ?out/i.test(line));
+    return [...roles, ...lines];
   }
 
   /** URLs requested from `origin` since the request log had `since` entries */
