@@ -166,22 +166,34 @@ describe('the app in a browser, one backend', () => {
       expect(ownKey).toBeDefined();
 
       const mark = session.requests.length;
-      await session.page.getByTestId('sign-out').click();
-      await session.page.waitForURL(url => url.href.startsWith(idp.issuer), {
-        waitUntil: 'commit',
+      // Listeners first: the whole round trip can be over before click()
+      // returns. The app's own reload only counts after the end-session call.
+      const endSessionUrl = `${idp.issuer}/protocol/openid-connect/logout`;
+      let endSessionSeen = false;
+      const endSession = session.page.waitForRequest(request => {
+        endSessionSeen ||= request.url().startsWith(endSessionUrl);
+        return endSessionSeen;
       });
-      await session.page.waitForURL(url => url.href.startsWith(backend.url));
+      const backInApp = session.page.waitForEvent('framenavigated', {
+        predicate: frame =>
+          endSessionSeen &&
+          frame === session.page.mainFrame() &&
+          frame.url().startsWith(backend.url),
+      });
+      await session.page.getByTestId('sign-out').click();
+      await endSession;
+      await backInApp;
       expect(await session.settledView()).toBe('sign-in');
 
       const visited = session.requests.slice(mark);
-      const endSession = visited.findIndex(url =>
-        url.startsWith(`${idp.issuer}/protocol/openid-connect/logout`),
+      const endSessionAt = visited.findIndex(url =>
+        url.startsWith(endSessionUrl),
       );
-      expect(endSession).toBeGreaterThanOrEqual(0);
-      expect(visited[endSession]).toContain('id_token_hint=');
+      expect(endSessionAt).toBeGreaterThanOrEqual(0);
+      expect(visited[endSessionAt]).toContain('id_token_hint=');
       // ...and came back to the app afterwards
       expect(
-        visited.slice(endSession).some(url => url.startsWith(backend.url)),
+        visited.slice(endSessionAt).some(url => url.startsWith(backend.url)),
       ).toBe(true);
 
       expect(await redis.exists(ownKey)).toBe(0);
