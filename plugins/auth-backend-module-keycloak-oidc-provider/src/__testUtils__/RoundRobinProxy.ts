@@ -7,7 +7,6 @@ import { createServer, request, type Server } from 'node:http';
  */
 export class RoundRobinProxy {
   #next = 0;
-  readonly hits: string[] = [];
   /** Every proxied request: which upstream got it, method and path */
   readonly requests: { upstream: string; method?: string; path: string }[] = [];
   readonly #server: Server;
@@ -18,7 +17,6 @@ export class RoundRobinProxy {
         req.url ?? '/',
         this.upstreams[this.#next++ % this.upstreams.length],
       );
-      this.hits.push(target.origin);
       this.requests.push({
         upstream: target.origin,
         method: req.method,
@@ -39,6 +37,11 @@ export class RoundRobinProxy {
       });
       req.pipe(upstream);
     });
+  }
+
+  /** The upstream of every proxied request, in order */
+  get hits(): string[] {
+    return this.requests.map(r => r.upstream);
   }
 
   static async listen(port: number, upstreams: string[]) {
