@@ -17,6 +17,16 @@ export interface Config {
        */
       minAccessTokenValidity?: number;
       /**
+       * Seconds since Keycloak last confirmed a session (login or refresh
+       * grant) within which `/refresh` may still answer from the stored
+       * tokens (default 60). Bounds how long a session Keycloak ended
+       * (restart, idle timeout, disabled user) keeps getting Backstage
+       * tokens when access tokens are long-lived; bursts of refreshes (tabs,
+       * reloads, replicas) within it still cost one Keycloak call. 0 always
+       * calls Keycloak.
+       */
+      keycloakCheckInterval?: number;
+      /**
        * At most this many sessions per Keycloak user; a new login evicts the
        * user's oldest sessions beyond it. 0 or unset: no limit.
        */

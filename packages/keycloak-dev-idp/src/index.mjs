@@ -42,6 +42,9 @@ const OIDC = '/protocol/openid-connect';
  * @property {boolean} [jwtAccessTokens] default false (opaque access tokens);
  *   true: Keycloak-like RS256 JWT access tokens (audience `account`, realm
  *   and client roles, profile claims), see jwtAccessTokens.mjs
+ * @property {boolean} [claimsAtUserinfoOnly] default false (Keycloak's
+ *   default: profile and email claims in the ID token too); true: only at
+ *   userinfo, as a realm whose mappers have "Add to ID token" off
  * @property {import('./users.mjs').DevUser[]} [users]
  * @property {(line: string) => void} [log]
  */
@@ -76,6 +79,7 @@ export async function startDevIdp(options = {}) {
     rotateRefreshTokens: true,
     keysFile: /** @type {string | undefined} */ (undefined),
     jwtAccessTokens: false,
+    claimsAtUserinfoOnly: false,
     users: defaultUsers,
     log: (/** @type {string} */ line) =>
       console.log(`[keycloak-dev-idp] ${line}`),
@@ -89,6 +93,7 @@ export async function startDevIdp(options = {}) {
     refreshGrants: 0,
     refreshErrors: 0,
     codeGrants: 0,
+    userinfoRequests: 0,
     backchannelLogouts: 0,
     backchannelLogoutErrors: 0,
   };
@@ -172,8 +177,10 @@ export async function startDevIdp(options = {}) {
       email: ['email', 'email_verified'],
       profile: ['name', 'given_name', 'family_name', 'preferred_username'],
     },
-    // Keycloak puts the profile and email claims in the ID token.
-    conformIdTokenClaims: false,
+    // Keycloak puts the profile and email claims in the ID token, unless the
+    // realm's mappers have "Add to ID token" off: then only userinfo has them
+    // (oidc-provider's conforming mode, for the code flow).
+    conformIdTokenClaims: o.claimsAtUserinfoOnly,
     ...(jwtAccessTokens && {
       extraTokenClaims: jwtAccessTokens.configuration.extraTokenClaims,
       formats: jwtAccessTokens.configuration.formats,
@@ -222,6 +229,7 @@ export async function startDevIdp(options = {}) {
 
   installKeycloakCompat(provider, {
     tokenPath: `${OIDC}/token`,
+    userinfoPath: `${OIDC}/userinfo`,
     stats,
     log: o.log,
   });

@@ -19,9 +19,12 @@ const KEYCLOAK_REFRESH_ERRORS = {
  * Also counts grants for tests that want to know how often the IdP was hit.
  *
  * @param {any} provider
- * @param {{ tokenPath: string, stats: Record<string, number>, log: (line: string) => void }} options
+ * @param {{ tokenPath: string, userinfoPath: string, stats: Record<string, number>, log: (line: string) => void }} options
  */
-export function installKeycloakCompat(provider, { tokenPath, stats, log }) {
+export function installKeycloakCompat(
+  provider,
+  { tokenPath, userinfoPath, stats, log },
+) {
   provider.on('grant.success', (/** @type {any} */ ctx) => {
     const grantType = ctx.oidc.params?.grant_type;
     if (grantType === 'refresh_token') stats.refreshGrants += 1;
@@ -43,6 +46,7 @@ export function installKeycloakCompat(provider, { tokenPath, stats, log }) {
   provider.use(
     async (/** @type {any} */ ctx, /** @type {() => Promise<void>} */ next) => {
       await next();
+      if (ctx.path === userinfoPath) stats.userinfoRequests += 1;
       if (ctx.path !== tokenPath || !ctx.body || typeof ctx.body !== 'object')
         return;
       const body = ctx.body;

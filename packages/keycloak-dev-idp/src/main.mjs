@@ -50,6 +50,10 @@ const { values } = parseArgs({
       type: 'boolean',
       default: env.DEV_IDP_JWT_ACCESS_TOKENS === 'true',
     },
+    'claims-at-userinfo-only': {
+      type: 'boolean',
+      default: env.DEV_IDP_CLAIMS_AT_USERINFO_ONLY === 'true',
+    },
   },
 });
 
@@ -91,6 +95,7 @@ const idp = await startDevIdp({
   sessionTtl: number('session-ttl', values['session-ttl']),
   rotateRefreshTokens: !values['no-rotate-refresh-tokens'],
   jwtAccessTokens: values['jwt-access-tokens'],
+  claimsAtUserinfoOnly: values['claims-at-userinfo-only'],
   keysFile:
     values['keys-file'] ??
     join(tmpdir(), `keycloak-dev-idp-${realm}-${port}-jwks.json`),

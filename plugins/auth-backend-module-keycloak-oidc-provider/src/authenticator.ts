@@ -17,7 +17,8 @@ import {
   recordRefreshFailure,
   recordRefreshSuccess,
 } from './refresh/recordRefreshOutcome';
-import { claimsOfRecord, SessionRefresher } from './refresh/SessionRefresher';
+import { SessionRefresher } from './refresh/SessionRefresher';
+import { profileClaimsOf, sessionClaims } from './oidc/sessionClaims';
 import { KeycloakOidcClient } from './oidc/KeycloakOidcClient';
 import { newSessionRecord } from './oidc/sessionRecordFromTokens';
 import {
@@ -81,6 +82,7 @@ export interface KeycloakAuthenticatorDeps {
   idleTtlSeconds: number;
   loginTtlSeconds: number;
   minAccessTokenValiditySeconds: number;
+  keycloakCheckIntervalSeconds: number;
   maxSessionsPerUser: number;
   appUrl: string;
   metrics?: SessionMetrics;
@@ -145,6 +147,7 @@ export function createKeycloakAuthenticator(
     now,
     idleTtlSeconds: deps.idleTtlSeconds,
     minAccessTokenValiditySeconds: deps.minAccessTokenValiditySeconds,
+    keycloakCheckIntervalSeconds: deps.keycloakCheckIntervalSeconds,
     onLockWait: ms => metrics.lockWait(ms),
   });
 
@@ -166,7 +169,20 @@ export function createKeycloakAuthenticator(
       state,
       transaction,
     });
-    const record = newSessionRecord(tokens, now(), options.sessionDurationMs);
+    const idTokenClaims = tokens.claims();
+    if (!idTokenClaims?.sub) {
+      throw new InputError('Keycloak returned no ID token subject');
+    }
+    const userinfo = await client.userInfo(
+      tokens.access_token,
+      idTokenClaims.sub,
+    );
+    const record = newSessionRecord(
+      tokens,
+      profileClaimsOf(idTokenClaims, userinfo),
+      now(),
+      options.sessionDurationMs,
+    );
     const handle = createSessionHandle(record.sub);
     const { evicted } = await store.createSession(
       handle,
@@ -184,7 +200,7 @@ export function createKeycloakAuthenticator(
       );
     }
     return result(
-      tokens.claims() as KeycloakIdTokenClaims,
+      sessionClaims(record, idTokenClaims) as KeycloakIdTokenClaims,
       { handle, created: true },
       record,
     );
@@ -243,7 +259,7 @@ export function createKeycloakAuthenticator(
       recordRefreshSuccess(metrics, outcome);
       const { record, entityRef } = outcome.session;
       return result(
-        (outcome.claims ?? claimsOfRecord(record)) as KeycloakIdTokenClaims,
+        sessionClaims(record, outcome.claims) as KeycloakIdTokenClaims,
         { handle, entityRef, created: false },
         record,
       );

@@ -88,6 +88,8 @@ export function createKeycloakProviderFactory(deps: {
       loginTtlSeconds: deps.sessionOptions.loginTtlSeconds,
       minAccessTokenValiditySeconds:
         deps.sessionOptions.minAccessTokenValiditySeconds,
+      keycloakCheckIntervalSeconds:
+        deps.sessionOptions.keycloakCheckIntervalSeconds,
       maxSessionsPerUser: deps.sessionOptions.maxSessionsPerUser,
       metrics,
       appUrl: ctx.appUrl,

@@ -67,9 +67,14 @@ export class Browser {
   }
 }
 
-/** Submits the dev IdP's (Keycloak-like) login form found in `html`. */
+/**
+ * Where the login form in `html` posts to: Keycloak's `#kc-form-login`, or
+ * the first form (the dev IdP's, which imitates it).
+ */
 export function loginFormAction(html: string, pageUrl: string): string {
-  const match = /<form[^>]*\baction="([^"]+)"/i.exec(html);
+  const match =
+    /<form[^>]*\bid="kc-form-login"[^>]*\baction="([^"]+)"/i.exec(html) ??
+    /<form[^>]*\baction="([^"]+)"/i.exec(html);
   if (!match) {
     throw new Error(`No login form on ${pageUrl}:\n${html.slice(0, 500)}`);
   }

@@ -2,6 +2,7 @@ import {
   createServiceFactory,
   coreServices,
 } from '@backstage/backend-plugin-api';
+import type { Entity } from '@backstage/catalog-model';
 import type { JsonObject } from '@backstage/types';
 import { authServiceFactory } from '@backstage/backend-defaults/auth';
 import { httpAuthServiceFactory } from '@backstage/backend-defaults/httpAuth';
@@ -20,6 +21,10 @@ export interface KeycloakTestBackendOptions {
   /** The public callback URL, when replicas sit behind one address */
   callbackUrl?: string;
   users?: DevUserName[];
+  /** The catalog's entities instead of the dev IdP's `users` */
+  entities?: Entity[];
+  /** Merged over the generated `keycloak-oidc.development` block */
+  provider?: JsonObject;
   /** A `signIn.resolvers` entry; default keycloakIdMatchingUserEntityAnnotation */
   resolver?: JsonObject;
   /** Merged over the generated config */
@@ -56,7 +61,9 @@ export async function startKeycloakTestBackend(
     features: [
       authPlugin,
       authModuleKeycloakOidcProvider,
-      catalogServiceMock.factory({ entities: catalogUsers(options.users) }),
+      catalogServiceMock.factory({
+        entities: options.entities ?? catalogUsers(options.users),
+      }),
       ...(options.realAuth
         ? [authServiceFactory, httpAuthServiceFactory, userInfoServiceFactory]
         : []),
@@ -81,6 +88,7 @@ export async function startKeycloakTestBackend(
                   ...(options.callbackUrl && {
                     callbackUrl: options.callbackUrl,
                   }),
+                  ...options.provider,
                   signIn: {
                     resolvers: [
                       options.resolver ?? {

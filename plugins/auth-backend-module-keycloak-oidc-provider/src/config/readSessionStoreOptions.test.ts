@@ -12,6 +12,7 @@ describe('readSessionStoreOptions', () => {
       ttlSeconds: 86400,
       loginTtlSeconds: 600,
       minAccessTokenValiditySeconds: 240,
+      keycloakCheckIntervalSeconds: 60,
       maxSessionsPerUser: 0,
       adminPrincipals: [],
     });

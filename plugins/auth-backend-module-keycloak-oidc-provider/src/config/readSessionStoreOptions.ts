@@ -61,6 +61,11 @@ export type SessionStoreOptions = {
    * while the access token stays valid at least this long (0: always call).
    */
   minAccessTokenValiditySeconds: number;
+  /**
+   * The fast path answers only within this many seconds of Keycloak last
+   * confirming the session (0: always call Keycloak).
+   */
+  keycloakCheckIntervalSeconds: number;
   /** Oldest sessions of a user beyond this are evicted at login (0: no limit). */
   maxSessionsPerUser: number;
   /**
@@ -89,6 +94,11 @@ const DEFAULT_TTL_SECONDS = 86400;
 // Backstage's frontend refreshes once a token has less than 3 minutes left;
 // a cached token must have more than that or the frontend would loop.
 const DEFAULT_MIN_ACCESS_TOKEN_VALIDITY_SECONDS = 240;
+/**
+ * Seed 000 recommends one-hour access tokens in production; without this
+ * bound the fast path would hide a session Keycloak ended for that long.
+ */
+const DEFAULT_KEYCLOAK_CHECK_INTERVAL_SECONDS = 60;
 const DEFAULT_PREFIX = 'backstage:session:';
 const LOGIN_TTL_SECONDS = 600;
 const CONNECT_TIMEOUT_MS = 5000;
@@ -260,6 +270,13 @@ export function readSessionStoreOptions(
         max: 86_400,
       })) ??
     DEFAULT_MIN_ACCESS_TOKEN_VALIDITY_SECONDS;
+  const keycloakCheckIntervalSeconds =
+    (session &&
+      readInteger(session, 'keycloakCheckInterval', 'auth.session', {
+        min: 0,
+        max: 86_400,
+      })) ??
+    DEFAULT_KEYCLOAK_CHECK_INTERVAL_SECONDS;
   const maxSessionsPerUser =
     (session &&
       readInteger(session, 'maxSessionsPerUser', 'auth.session', {
@@ -281,6 +298,7 @@ export function readSessionStoreOptions(
     ttlSeconds,
     loginTtlSeconds: LOGIN_TTL_SECONDS,
     minAccessTokenValiditySeconds,
+    keycloakCheckIntervalSeconds,
     maxSessionsPerUser,
     adminPrincipals,
   };

@@ -136,3 +136,84 @@ describe('KeycloakOidcClient.refresh', () => {
     );
   });
 });
+
+/** Userinfo at login, against a local server answering like Keycloak. */
+describe('KeycloakOidcClient.userInfo', () => {
+  let server: Server;
+  let port: number;
+  let userinfo: { status: number; body: object };
+
+  beforeAll(async () => {
+    port = await freePort();
+    const issuer = `http://localhost:${port}/realms/test`;
+    server = createServer((req, res) => {
+      if (req.url === '/realms/test/.well-known/openid-configuration') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            issuer,
+            authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
+            token_endpoint: `${issuer}/protocol/openid-connect/token`,
+            userinfo_endpoint: `${issuer}/protocol/openid-connect/userinfo`,
+            jwks_uri: `${issuer}/protocol/openid-connect/certs`,
+          }),
+        );
+        return;
+      }
+      res.writeHead(userinfo.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(userinfo.body));
+    });
+    await new Promise<void>(resolve =>
+      server.listen(port, '127.0.0.1', resolve),
+    );
+  });
+
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  const client = () =>
+    new KeycloakOidcClient({
+      metadataUrl: `http://localhost:${port}/realms/test`,
+      clientId: 'backstage',
+      clientSecret: 'secret',
+      callbackUrl: 'http://localhost:7007/api/auth/keycloak-oidc/handler/frame',
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      timeoutMs: 1000,
+    });
+
+  it('returns the claims for the expected subject', async () => {
+    userinfo = {
+      status: 200,
+      body: { sub: 'user-1', email: 'alice@example.com' },
+    };
+    await expect(client().userInfo('access', 'user-1')).resolves.toEqual({
+      sub: 'user-1',
+      email: 'alice@example.com',
+    });
+  });
+
+  it('refuses claims about another subject', async () => {
+    userinfo = {
+      status: 200,
+      body: { sub: 'someone-else', email: 'mallory@example.com' },
+    };
+    await expect(client().userInfo('access', 'user-1')).rejects.toMatchObject({
+      name: 'AuthenticationError',
+      message:
+        'Keycloak userinfo answered for a different subject than the ID token; login refused',
+    });
+  });
+
+  it('names the userinfo endpoint when Keycloak fails', async () => {
+    userinfo = { status: 503, body: { error: 'unavailable' } };
+    const error = await client()
+      .userInfo('access', 'user-1')
+      .catch(e => e);
+    expect(error).toBeInstanceOf(KeycloakUnavailableError);
+    expect(error.message).toMatch(
+      /^Keycloak userinfo endpoint failed during login: /,
+    );
+  });
+});

@@ -1,4 +1,4 @@
-import { isError } from '@backstage/errors';
+import { AuthenticationError, isError } from '@backstage/errors';
 import * as oidc from 'openid-client';
 import { KeycloakUnavailableError } from '../errors';
 import type { KeycloakProviderOptions } from '../config/readProviderOptions';
@@ -155,6 +155,36 @@ export class KeycloakOidcClient {
       expectedState: params.state,
       idTokenExpected: true,
     });
+  }
+
+  /**
+   * The userinfo claims for a login's access token, checked to be about
+   * `expectedSubject` (the ID token's `sub`); undefined when the realm
+   * advertises no userinfo endpoint.
+   */
+  async userInfo(
+    accessToken: string,
+    expectedSubject: string,
+  ): Promise<oidc.UserInfoResponse | undefined> {
+    const config = await this.configuration();
+    if (!config.serverMetadata().userinfo_endpoint) {
+      return undefined;
+    }
+    try {
+      return await oidc.fetchUserInfo(config, accessToken, expectedSubject);
+    } catch (error) {
+      if (
+        (error as { code?: unknown }).code ===
+        'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED'
+      ) {
+        throw new AuthenticationError(
+          'Keycloak userinfo answered for a different subject than the ID token; login refused',
+        );
+      }
+      throw new KeycloakUnavailableError(
+        `Keycloak userinfo endpoint failed during login: ${describe(error)}`,
+      );
+    }
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { SessionRecord } from '../session/types';
+import type { ProfileClaims, SessionRecord } from '../session/types';
 import type { TokenResponse } from './KeycloakOidcClient';
 
 function expiresAt(seconds: unknown, now: number): number | undefined {
@@ -11,6 +11,7 @@ function expiresAt(seconds: unknown, now: number): number | undefined {
 /** The record for a fresh login. */
 export function newSessionRecord(
   tokens: TokenResponse,
+  profile: ProfileClaims,
   now: number,
   sessionDurationMs: number | undefined,
 ): SessionRecord {
@@ -37,6 +38,7 @@ export function newSessionRecord(
     refreshedAt: now,
     absoluteExpiresAt:
       sessionDurationMs !== undefined ? now + sessionDurationMs : undefined,
+    profile,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
-import { decodeJwt, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import {
   KeycloakSessionEndedError,
   KeycloakUnavailableError,
@@ -10,19 +10,11 @@ import {
   type KeycloakOidcClient,
 } from '../oidc/KeycloakOidcClient';
 import { refreshedSessionRecord } from '../oidc/sessionRecordFromTokens';
+import { freshnessAt } from './freshness';
 import { sessionTtlMs } from '../session/sessionTtl';
-import type {
-  SessionRecord,
-  SessionStore,
-  StoredSession,
-} from '../session/types';
+import type { SessionStore, StoredSession } from '../session/types';
 
 const LOCK_POLL_MS = 50;
-
-/** The user's claims as stored: the (verified at receipt) ID token's payload. */
-export function claimsOfRecord(record: SessionRecord): JWTPayload {
-  return record.idToken ? decodeJwt(record.idToken) : { sub: record.sub };
-}
 
 export interface RefreshOutcome {
   session: StoredSession;
@@ -58,6 +50,7 @@ export class SessionRefresher {
       now: () => number;
       idleTtlSeconds: number;
       minAccessTokenValiditySeconds: number;
+      keycloakCheckIntervalSeconds: number;
       /** Called once per request that had to wait for another's refresh */
       onLockWait?: (durationMs: number) => void;
     },
@@ -68,16 +61,16 @@ export class SessionRefresher {
     client: KeycloakOidcClient,
     { lockLeaseMs }: { lockLeaseMs: number },
   ): Promise<RefreshOutcome> {
-    const { store, now, minAccessTokenValiditySeconds } = this.deps;
+    const { store, now } = this.deps;
     const first = await store.readForRefresh(handle, {
       leaseMs: lockLeaseMs,
-      freshUntil:
-        minAccessTokenValiditySeconds > 0
-          ? now() + minAccessTokenValiditySeconds * 1000
-          : undefined,
+      freshness: freshnessAt(now(), this.deps),
     });
     if (!first.session) {
       throw sessionGone();
+    }
+    if (first.fresh) {
+      return { session: first.session, source: 'fresh' }; // no Keycloak call
     }
     if (first.lockToken) {
       return this.#refreshUnderLock(
@@ -86,9 +79,6 @@ export class SessionRefresher {
         first.lockToken,
         first.session,
       );
-    }
-    if (!this.#isLockedOut(first.session.record)) {
-      return { session: first.session, source: 'fresh' }; // no Keycloak call
     }
 
     const waitStarted = now();
@@ -138,16 +128,6 @@ export class SessionRefresher {
         );
       }
     }
-  }
-
-  /** Not fresh enough to serve as is, so the caller had to want the lock. */
-  #isLockedOut(record: SessionRecord): boolean {
-    const { minAccessTokenValiditySeconds, now } = this.deps;
-    return !(
-      minAccessTokenValiditySeconds > 0 &&
-      record.accessTokenExpiresAt !== undefined &&
-      record.accessTokenExpiresAt > now() + minAccessTokenValiditySeconds * 1000
-    );
   }
 
   async #refreshUnderLock(

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isFresh, type Freshness } from '../refresh/freshness';
 import {
   loginKeyId,
   parseSessionId,
@@ -129,17 +130,14 @@ export class MemorySessionStore implements SessionStore {
 
   async readForRefresh(
     handle: string,
-    options: { leaseMs: number; freshUntil?: number },
-  ): Promise<{ session?: StoredSession; lockToken?: string }> {
+    options: { leaseMs: number; freshness?: Freshness },
+  ): Promise<{ session?: StoredSession; lockToken?: string; fresh?: boolean }> {
     const session = await this.getSession(handle);
-    const expiresAt = session?.record.accessTokenExpiresAt;
-    if (
-      !session ||
-      (options.freshUntil !== undefined &&
-        expiresAt !== undefined &&
-        expiresAt > options.freshUntil)
-    ) {
+    if (!session) {
       return { session };
+    }
+    if (isFresh(session.record, options.freshness)) {
+      return { session, fresh: true };
     }
     const key = sessionIdOfHandle(handle);
     if (this.#live(this.#locks, key)) {

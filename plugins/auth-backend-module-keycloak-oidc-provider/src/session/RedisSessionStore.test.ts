@@ -69,7 +69,7 @@ describe('RedisSessionStore layout', () => {
     // plain fields are token-free; the sid is stored hashed
     const fields = await inspector.hgetall(sessionKey);
     expect(Object.keys(fields).sort()).toEqual(
-      ['c', 'exp', 'record', 'sid', 'sub'].sort(),
+      ['c', 'exp', 'r', 'record', 'sid', 'sub'].sort(),
     );
     expect(fields.sid).not.toContain(record.sid);
   });

@@ -1,6 +1,7 @@
 import type { ChainableCommander } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { SessionStoreUnavailableError } from '../errors';
+import type { Freshness } from '../refresh/freshness';
 import type { RedisClient } from './createRedisClient';
 import {
   CREATE_SESSION,
@@ -230,8 +231,8 @@ export class RedisSessionStore implements SessionStore {
 
   async readForRefresh(
     handle: string,
-    options: { leaseMs: number; freshUntil?: number },
-  ): Promise<{ session?: StoredSession; lockToken?: string }> {
+    options: { leaseMs: number; freshness?: Freshness },
+  ): Promise<{ session?: StoredSession; lockToken?: string; fresh?: boolean }> {
     const keys = this.#keysOfHandle(handle);
     const token = randomUUID();
     const [state, flat] = (await this.#run('reading the session', () =>
@@ -240,10 +241,17 @@ export class RedisSessionStore implements SessionStore {
         keys.lock,
         token,
         options.leaseMs,
-        options.freshUntil ?? '',
+        options.freshness?.accessTokenValidUntil ?? '',
+        options.freshness?.confirmedSince ?? '',
       ),
     )) as [number, string[]];
     const session = this.#toStoredSession(keys, fieldsOf(flat));
+    if (!session) {
+      return { session };
+    }
+    if (state === 2) {
+      return { session, fresh: true };
+    }
     return state === 1 ? { session, lockToken: token } : { session };
   }
 
@@ -274,6 +282,8 @@ export class RedisSessionStore implements SessionStore {
       record.sub,
       FIELDS.createdAt,
       record.createdAt,
+      FIELDS.refreshedAt,
+      record.refreshedAt,
       ...(record.sid ? [FIELDS.sid, sidKeyId(record.sid)] : []),
       ...(userAgent ? [FIELDS.userAgent, userAgent] : []),
     ];

@@ -83,15 +83,21 @@ return written
 
 /**
  * The start of every refresh, in one round trip: returns {state, fields}
- * with state 2 = access token fresh beyond ARGV[3] (no lock taken),
- * 1 = refresh lock KEYS[2] taken with token ARGV[1] for ARGV[2] ms,
- * 0 = another holder has the lock (or the session is gone).
+ * with state 2 = fresh (no lock taken): the access token is valid beyond
+ * ARGV[3] and Keycloak confirmed the session at or after ARGV[4] (the rule
+ * of refresh/freshness.ts `isFresh`; '' = never fresh), 1 = refresh lock
+ * KEYS[2] taken with token ARGV[1] for ARGV[2] ms, 0 = another holder has
+ * the lock (or the session is gone).
  */
 export const READ_FOR_REFRESH = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, {}} end
-local exp = tonumber(redis.call('HGET', KEYS[1], '${FIELDS.accessTokenExpiresAt}') or '0')
-if ARGV[3] ~= '' and exp > tonumber(ARGV[3]) then
-  return {2, redis.call('HGETALL', KEYS[1])}
+if ARGV[3] ~= '' then
+  local f = redis.call('HMGET', KEYS[1], '${FIELDS.accessTokenExpiresAt}', '${FIELDS.refreshedAt}', '${FIELDS.createdAt}')
+  local exp = tonumber(f[1] or '0') or 0
+  local confirmed = tonumber(f[2] or f[3] or '0') or 0
+  if exp > tonumber(ARGV[3]) and confirmed >= tonumber(ARGV[4]) then
+    return {2, redis.call('HGETALL', KEYS[1])}
+  end
 end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {1, redis.call('HGETALL', KEYS[1])}

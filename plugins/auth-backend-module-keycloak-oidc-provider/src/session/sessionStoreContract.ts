@@ -150,22 +150,72 @@ export function describeSessionStoreContract(
     it('serves a fresh access token without taking the lock', async () => {
       const handle = newHandle();
       const expiresAt = Date.now() + 300_000;
+      const refreshedAt = Date.now() - 1000;
       await store.createSession(
         handle,
-        sampleRecord({ accessTokenExpiresAt: expiresAt }),
+        sampleRecord({ accessTokenExpiresAt: expiresAt, refreshedAt }),
         60_000,
       );
       const fresh = await store.readForRefresh(handle, {
         leaseMs: 10_000,
-        freshUntil: expiresAt - 1,
+        freshness: {
+          accessTokenValidUntil: expiresAt - 1,
+          confirmedSince: refreshedAt,
+        },
       });
       expect(fresh.session).toBeDefined();
+      expect(fresh.fresh).toBe(true);
       expect(fresh.lockToken).toBeUndefined();
       const stale = await store.readForRefresh(handle, {
         leaseMs: 10_000,
-        freshUntil: expiresAt + 1,
+        freshness: {
+          accessTokenValidUntil: expiresAt + 1,
+          confirmedSince: refreshedAt,
+        },
       });
+      expect(stale.fresh).toBeUndefined();
       expect(stale.lockToken).toEqual(expect.any(String));
+    });
+
+    it('does not serve a valid access token that Keycloak has not confirmed recently', async () => {
+      const handle = newHandle();
+      const expiresAt = Date.now() + 3_600_000;
+      const refreshedAt = Date.now() - 61_000;
+      await store.createSession(
+        handle,
+        sampleRecord({ accessTokenExpiresAt: expiresAt, refreshedAt }),
+        60_000,
+      );
+      const unconfirmed = await store.readForRefresh(handle, {
+        leaseMs: 10_000,
+        freshness: {
+          accessTokenValidUntil: Date.now() + 240_000,
+          confirmedSince: refreshedAt + 1,
+        },
+      });
+      expect(unconfirmed.fresh).toBeUndefined();
+      expect(unconfirmed.lockToken).toEqual(expect.any(String));
+      await store.releaseRefreshLock(handle, unconfirmed.lockToken!);
+
+      // a refresh grant confirms it again
+      expect(
+        await store.updateSession(
+          handle,
+          sampleRecord({
+            accessTokenExpiresAt: expiresAt,
+            refreshedAt: Date.now(),
+          }),
+          60_000,
+        ),
+      ).toBe(true);
+      const confirmed = await store.readForRefresh(handle, {
+        leaseMs: 10_000,
+        freshness: {
+          accessTokenValidUntil: Date.now() + 240_000,
+          confirmedSince: refreshedAt + 1,
+        },
+      });
+      expect(confirmed.fresh).toBe(true);
     });
 
     it('takes no lock for a missing session', async () => {

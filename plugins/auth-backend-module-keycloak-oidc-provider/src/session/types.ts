@@ -1,3 +1,5 @@
+import type { Freshness } from '../refresh/freshness';
+
 /**
  * What `start` remembers for the callback: PKCE verifier and OIDC nonce.
  * Single use; lives for a few minutes.
@@ -36,6 +38,26 @@ export interface SessionRecord {
   refreshedAt: number;
   /** epoch ms; hard end of the session (`sessionDuration`), if configured */
   absoluteExpiresAt?: number;
+  /**
+   * Profile claims from the login's ID token and userinfo, so refreshes
+   * need no userinfo call (absent in records written before 0.2)
+   */
+  profile?: ProfileClaims;
+}
+
+/**
+ * The OIDC standard claims a session keeps about its user.
+ *
+ * @public
+ */
+export interface ProfileClaims {
+  email?: string;
+  email_verified?: boolean;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  preferred_username?: string;
+  picture?: string;
 }
 
 /**
@@ -123,15 +145,15 @@ export interface SessionStore {
   ): Promise<boolean>;
   /**
    * One round trip at the start of a refresh. Returns the session, and:
-   * nothing more when its access token is valid until after `freshUntil`
-   * (epoch ms; omit to never count it fresh); otherwise a `lockToken` when
+   * `fresh: true` when it may be served as is (see `isFresh`; omit
+   * `freshness` to never count it fresh); otherwise a `lockToken` when
    * this caller took the session's refresh lock for `leaseMs`, or no token
    * when another holder (any backend instance) has it.
    */
   readForRefresh(
     handle: string,
-    options: { leaseMs: number; freshUntil?: number },
-  ): Promise<{ session?: StoredSession; lockToken?: string }>;
+    options: { leaseMs: number; freshness?: Freshness },
+  ): Promise<{ session?: StoredSession; lockToken?: string; fresh?: boolean }>;
   /** Releases the lock if `token` still owns it. */
   releaseRefreshLock(handle: string, token: string): Promise<void>;
   /** Records which user entity the session belongs to; keeps the TTL. */

@@ -1,0 +1,374 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { stopChild } from './childProcess';
+import { freePort } from './freePort';
+
+const REALM_FILE = resolve(
+  __dirname,
+  '../../../../examples/keycloak/backstage-realm.json',
+);
+const ADMIN = { username: 'kc-admin', password: 'kc-admin-test-password' };
+const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+/** The realm in examples/keycloak/backstage-realm.json, parsed. */
+export function realmTemplate(): RealmRepresentation {
+  return JSON.parse(readFileSync(REALM_FILE, 'utf8'));
+}
+
+type RealmRepresentation = Record<string, any>;
+
+/**
+ * The Keycloak distribution `yarn test:keycloak` obtained
+ * (scripts/keycloak-home.sh exports KEYCLOAK_HOME). Outside that command the
+ * suite cannot run, and says so instead of skipping.
+ */
+function keycloakHome(): string {
+  const home = process.env.KEYCLOAK_HOME;
+  if (!home || !existsSync(join(home, 'bin', 'kc.sh'))) {
+    throw new Error(
+      'KEYCLOAK_HOME is not set to a Keycloak distribution: run the real-Keycloak suite with `yarn test:keycloak` (it fetches Keycloak), or set KEYCLOAK_HOME to an unpacked Keycloak 26',
+    );
+  }
+  return home;
+}
+
+/**
+ * A copy of the distribution for a set of build-time options (such as a
+ * disabled feature), kept in a cache folder: `start-dev` re-augments the
+ * server (about 20 s) whenever its build options change, so each variant
+ * gets its own home and pays that once.
+ */
+function variantHome(home: string, name: string): string {
+  const cache =
+    process.env.KEYCLOAK_CACHE_DIR ??
+    join(
+      process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'),
+      'backstage-keycloak-redis',
+    );
+  const variant = join(cache, 'variants', `${basename(home)}-${name}`);
+  if (!existsSync(join(variant, 'bin', 'kc.sh'))) {
+    rmSync(variant, { recursive: true, force: true });
+    cpSync(home, variant, { recursive: true });
+    rmSync(join(variant, 'data'), { recursive: true, force: true });
+  }
+  return variant;
+}
+
+export interface KeycloakServerOptions {
+  /** Keycloak features to disable, e.g. `persistent-user-sessions` */
+  disabledFeatures?: string[];
+}
+
+/**
+ * A real Keycloak server (`kc.sh start-dev`) as a child process on free
+ * ports, with its H2 database in a temporary folder that outlives restarts
+ * of this instance (so persistent user sessions survive them, as in
+ * production). Realms are created from examples/keycloak/backstage-realm.json
+ * through the Admin REST API.
+ */
+export class KeycloakServer {
+  #child?: ChildProcess;
+  #output = '';
+  #previousOutput = '';
+  #admin?: { client: KcAdminClient; at: number };
+  readonly #dataDir = mkdtempSync(join(tmpdir(), 'kc-server-'));
+  /** Milliseconds from spawn to ready, per start */
+  readonly bootTimesMs: number[] = [];
+
+  private constructor(
+    readonly home: string,
+    readonly port: number,
+    readonly managementPort: number,
+    private readonly options: KeycloakServerOptions,
+  ) {}
+
+  static async start(options: KeycloakServerOptions = {}) {
+    const base = keycloakHome();
+    const home = options.disabledFeatures?.length
+      ? variantHome(base, `no-${options.disabledFeatures.join('-')}`)
+      : base;
+    const server = new KeycloakServer(
+      home,
+      await freePort(),
+      await freePort(),
+      options,
+    );
+    await server.start();
+    return server;
+  }
+
+  get url() {
+    return `http://localhost:${this.port}`;
+  }
+
+  issuer(realm: string) {
+    return `${this.url}/realms/${realm}`;
+  }
+
+  /** The Keycloak process (kc.sh execs java), e.g. to read its CPU time */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  get version(): string {
+    return readFileSync(join(this.home, 'version.txt'), 'utf8')
+      .trim()
+      .replace(/^Keycloak - Version\s*/i, '');
+  }
+
+  async start() {
+    const started = Date.now();
+    const args = [
+      'start-dev',
+      `--http-port=${this.port}`,
+      `--http-management-port=${this.managementPort}`,
+      '--health-enabled=true',
+      // dev-file H2 in this instance's own folder: restarts keep realms
+      // and (Keycloak 26's default) persistent user sessions
+      `--db-url=jdbc:h2:file:${join(this.#dataDir, 'keycloakdb')};NON_KEYWORDS=VALUE`,
+      '--log-level=INFO',
+      ...(this.options.disabledFeatures?.length
+        ? [`--features-disabled=${this.options.disabledFeatures.join(',')}`]
+        : []),
+    ];
+    const child = spawn(join(this.home, 'bin', 'kc.sh'), args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        KC_BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,
+        KC_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      },
+    });
+    this.#output = '';
+    const onData = (chunk: Buffer) => {
+      this.#output += chunk.toString();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    this.#child = child;
+    const deadline = started + 180_000;
+    for (;;) {
+      if (child.exitCode !== null) {
+        throw new Error(
+          `Keycloak exited with ${child.exitCode}:\n${this.#output}`,
+        );
+      }
+      const ready = await fetch(
+        `http://localhost:${this.managementPort}/health/ready`,
+      ).then(
+        res => res.ok,
+        () => false,
+      );
+      if (ready) break;
+      if (Date.now() > deadline) {
+        await stopChild(child, 'SIGKILL');
+        throw new Error(`Keycloak did not get ready:\n${this.#output}`);
+      }
+      await new Promise(r => setTimeout(r, 250));
+    }
+    const bootMs = Date.now() - started;
+    this.bootTimesMs.push(bootMs);
+    this.#admin = undefined;
+    process.stderr.write(
+      `Keycloak ${this.version} (${basename(this.home)}) ready on ${this.url} in ${(bootMs / 1000).toFixed(1)} s\n`,
+    );
+  }
+
+  /** Everything Keycloak printed, across restarts. */
+  output() {
+    return this.#previousOutput + this.#output;
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM') {
+    if (this.#child) {
+      await stopChild(this.#child, signal);
+      this.#previousOutput += this.#output;
+      this.#output = '';
+      this.#child = undefined;
+    }
+  }
+
+  async restart() {
+    await this.stop();
+    await this.start();
+  }
+
+  async dispose() {
+    await this.stop();
+    rmSync(this.#dataDir, { recursive: true, force: true });
+  }
+
+  /** User plus system CPU seconds the Keycloak process has used so far. */
+  cpuSeconds(): number {
+    const pid = this.pid;
+    if (!pid) throw new Error('Keycloak is not running');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after the parenthesised command name; utime and stime are 14 and 15
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  }
+
+  /**
+   * An Admin REST API client signed in to the master realm. Keycloak's
+   * admin tokens live 60 s, so the client is renewed every 30 s.
+   */
+  async admin(): Promise<KcAdminClient> {
+    if (!this.#admin || Date.now() - this.#admin.at > 30_000) {
+      const client = new KcAdminClient({
+        baseUrl: this.url,
+        realmName: 'master',
+      });
+      await client.auth({
+        ...ADMIN,
+        grantType: 'password',
+        clientId: 'admin-cli',
+      });
+      this.#admin = { client, at: Date.now() };
+    }
+    return this.#admin.client;
+  }
+
+  /**
+   * Creates a realm from the repository's realm file, under `name`, with
+   * `patch` applied to the realm and to the `backstage` client.
+   */
+  async createRealm(
+    name: string,
+    patch: {
+      realm?: RealmRepresentation;
+      client?: RealmRepresentation;
+      clientAttributes?: Record<string, string>;
+    } = {},
+  ): Promise<KeycloakRealm> {
+    const rep: RealmRepresentation = {
+      ...realmTemplate(),
+      ...patch.realm,
+      realm: name,
+    };
+    rep.clients = rep.clients.map((c: RealmRepresentation) =>
+      c.clientId === 'backstage'
+        ? {
+            ...c,
+            ...patch.client,
+            attributes: { ...c.attributes, ...patch.clientAttributes },
+          }
+        : c,
+    );
+    await (await this.admin()).realms.create(rep);
+    return new KeycloakRealm(this, name);
+  }
+}
+
+/** One realm of a KeycloakServer, driven through the Admin REST API. */
+export class KeycloakRealm {
+  constructor(
+    readonly server: KeycloakServer,
+    readonly name: string,
+  ) {}
+
+  get issuer() {
+    return this.server.issuer(this.name);
+  }
+
+  async #admin() {
+    return this.server.admin();
+  }
+
+  async user(username: string) {
+    const [user] = await (
+      await this.#admin()
+    ).users.find({ realm: this.name, username, exact: true });
+    if (!user?.id) throw new Error(`No Keycloak user ${username}`);
+    return user as typeof user & { id: string };
+  }
+
+  /** The id Keycloak assigned to a user (the `sub` of its tokens) */
+  async userId(username: string): Promise<string> {
+    return (await this.user(username)).id;
+  }
+
+  /** The user's live Keycloak sessions */
+  async sessionsOf(username: string) {
+    const id = await this.userId(username);
+    return (await this.#admin()).users.listSessions({ realm: this.name, id });
+  }
+
+  /** Admin "Sign out" of all of the user's sessions */
+  async signOut(username: string) {
+    const id = await this.userId(username);
+    await (await this.#admin()).users.logout({ realm: this.name, id });
+  }
+
+  async setUserEnabled(username: string, enabled: boolean) {
+    const user = await this.user(username);
+    await (
+      await this.#admin()
+    ).users.update({ realm: this.name, id: user.id }, { ...user, enabled });
+  }
+
+  async updateRealm(patch: RealmRepresentation) {
+    await (await this.#admin()).realms.update({ realm: this.name }, patch);
+  }
+
+  async updateBackstageClient(patch: {
+    attributes?: Record<string, string>;
+    [key: string]: unknown;
+  }) {
+    const admin = await this.#admin();
+    const [client] = await admin.clients.find({
+      realm: this.name,
+      clientId: 'backstage',
+    });
+    await admin.clients.update(
+      { realm: this.name, id: client.id! },
+      {
+        ...client,
+        ...patch,
+        attributes: { ...client.attributes, ...patch.attributes },
+      },
+    );
+  }
+
+  /**
+   * Turns "Add to ID token" off for every mapper of the realm's `email` and
+   * `profile` client scopes, so those claims come only from userinfo.
+   */
+  async claimsOnlyAtUserinfo() {
+    const admin = await this.#admin();
+    const scopes = await admin.clientScopes.find({ realm: this.name });
+    for (const scope of scopes.filter(s =>
+      ['email', 'profile'].includes(s.name!),
+    )) {
+      const mappers = await admin.clientScopes.listProtocolMappers({
+        realm: this.name,
+        id: scope.id!,
+      });
+      for (const mapper of mappers) {
+        await admin.clientScopes.updateProtocolMapper(
+          { realm: this.name, id: scope.id!, mapperId: mapper.id! },
+          {
+            ...mapper,
+            config: { ...mapper.config, 'id.token.claim': 'false' },
+          },
+        );
+      }
+    }
+  }
+
+  /** The realm's saved user events of these types, newest first */
+  async events(types: string[]) {
+    return (await this.#admin()).realms.findEvents({
+      realm: this.name,
+      type: types as any,
+      max: 1000,
+    });
+  }
+
+  async clearEvents() {
+    await (await this.#admin()).realms.clearEvents({ realm: this.name });
+  }
+}
