@@ -1,12 +1,20 @@
 // @ts-check
 
-/** oidc-provider's internal reason → the error_description Keycloak sends. */
+/**
+ * oidc-provider's internal reason → the error_description Keycloak sends,
+ * as real Keycloak 26.7.3 sent them to the real-Keycloak suite
+ * (plugins/…/src/keycloak): `Session not active` after an admin sign-out or
+ * a restart without persistent user sessions, `Token is not active` for an
+ * expired refresh token (SSO Session Idle), `Stale token` for a rotated-out
+ * refresh token used again. Keycloak also says `User disabled`; the dev IdP
+ * has no disabled users.
+ */
 const KEYCLOAK_REFRESH_ERRORS = {
   'refresh token not found': 'Session not active',
   'grant not found': 'Session not active',
   'grant is expired': 'Session not active',
   'refresh token is expired': 'Token is not active',
-  'refresh token already used': 'Maximum allowed refresh token reuse exceeded',
+  'refresh token already used': 'Stale token',
   'client mismatch':
     "Invalid refresh token. Token client and authorized client don't match",
 };
