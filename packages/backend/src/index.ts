@@ -7,6 +7,11 @@
  * for comparisons (benchmarks, e2e tests). It only mounts routes when
  * `auth.providers.oidc` is configured, and then needs `auth.session.secret`
  * (see README.md).
+ *
+ * Backstage's community Keycloak catalog module ingests the realm's users
+ * and groups when `catalog.providers.keycloakOrg` is configured (the
+ * recommended production setup: users come from Keycloak, with Keycloak's
+ * own ids in `keycloak.org/id`); without that block it adds nothing.
  */
 import { createBackend } from '@backstage/backend-defaults';
 
@@ -19,5 +24,8 @@ backend.add(
 );
 backend.add(import('@backstage/plugin-auth-backend-module-oidc-provider'));
 backend.add(import('@backstage/plugin-catalog-backend'));
+backend.add(
+  import('@backstage-community/plugin-catalog-backend-module-keycloak'),
+);
 
 backend.start();

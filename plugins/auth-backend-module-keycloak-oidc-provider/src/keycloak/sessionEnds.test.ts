@@ -1,9 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Browser } from '../__testUtils__/Browser';
-import {
-  KeycloakServer,
-  type KeycloakRealm,
-} from '../__testUtils__/KeycloakServer';
+import { KeycloakServer } from '../__testUtils__/KeycloakServer';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
