@@ -1,11 +1,13 @@
 /*
- * `yarn bench [redis]`: benchmarks against real redis-server, dev IdP and
- * Backstage backend processes on this machine. Prints Markdown tables and
+ * `yarn bench [sessions|redis|keycloak]`: benchmarks against real
+ * redis-server, dev IdP (or real Keycloak) and Backstage backend processes
+ * on this machine. Prints Markdown tables and
  * writes them, with the raw numbers, under docs/benchmarks/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
+import { benchKeycloak } from './keycloak';
 import { benchRedisDurability } from './redisDurability';
 import { benchSessions } from './sessions';
 
@@ -23,6 +25,8 @@ const benches: Record<
   // against Backstage's own oidc provider, logins, memory
   sessions: { run: benchSessions, page: 'benchmarks.md' },
   redis: { run: benchRedisDurability, page: 'benchmarks/redis.md' },
+  // real Keycloak (KEYCLOAK_HOME): its CPU per refresh, ours vs upstream
+  keycloak: { run: benchKeycloak, page: 'benchmarks/keycloak.md' },
 };
 
 async function main() {

@@ -19,10 +19,12 @@ export {
 } from './errors';
 export type {
   LoginTransaction,
+  ProfileClaims,
   SessionRecord,
   SessionStore,
   StoredSession,
 } from './session/types';
+export type { Freshness } from './refresh/freshness';
 export { RedisSessionStore } from './session/RedisSessionStore';
 export { MemorySessionStore } from './session/MemorySessionStore';
 export type {

@@ -11,7 +11,8 @@ import type { Redis } from 'ioredis';
 import { RecordCipher } from '../../src/session/RecordCipher';
 import type { SessionRecord } from '../../src/session/types';
 import { markdownTable, ms, summarize, type LatencySummary } from '../stats';
-import { cpuTimeOf, memoryUsage, rssOf, usedMemory } from './redisMemory';
+import { cpuTimeOf, rssOf } from '../../src/__testUtils__/processStats';
+import { memoryUsage, usedMemory } from './redisMemory';
 import { refreshLoad } from './refreshLoad';
 import { mergeLoads, type LoadResult } from './runLoad';
 import {

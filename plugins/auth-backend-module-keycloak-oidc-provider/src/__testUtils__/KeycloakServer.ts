@@ -6,13 +6,13 @@ import { basename, join, resolve } from 'node:path';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { stopChild } from './childProcess';
 import { freePort } from './freePort';
+import { cpuTimeOf } from './processStats';
 
 const REALM_FILE = resolve(
   __dirname,
   '../../../../examples/keycloak/backstage-realm.json',
 );
 const ADMIN = { username: 'kc-admin', password: 'kc-admin-test-password' };
-const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
 
 /** The realm in examples/keycloak/backstage-realm.json, parsed. */
 export function realmTemplate(): RealmRepresentation {
@@ -30,7 +30,7 @@ function keycloakHome(): string {
   const home = process.env.KEYCLOAK_HOME;
   if (!home || !existsSync(join(home, 'bin', 'kc.sh'))) {
     throw new Error(
-      'KEYCLOAK_HOME is not set to a Keycloak distribution: run the real-Keycloak suite with `yarn test:keycloak` (it fetches Keycloak), or set KEYCLOAK_HOME to an unpacked Keycloak 26',
+      'KEYCLOAK_HOME is not set to a Keycloak distribution: run the real-Keycloak suite with `yarn test:keycloak` (it fetches Keycloak), or set it yourself, e.g. `KEYCLOAK_HOME=$(scripts/keycloak-home.sh) yarn bench keycloak`',
     );
   }
   return home;
@@ -109,9 +109,28 @@ export class KeycloakServer {
     return `${this.url}/realms/${realm}`;
   }
 
-  /** The Keycloak process (kc.sh execs java), e.g. to read its CPU time */
+  /** kc.sh's process id (the script that runs Keycloak's JVM) */
   get pid(): number | undefined {
     return this.#child?.pid;
+  }
+
+  /** The JVM that kc.sh started: where Keycloak's CPU time is spent */
+  javaPid(): number {
+    const script = this.pid;
+    if (!script) throw new Error('Keycloak is not running');
+    const children = (pid: number) =>
+      readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+        .split(' ')
+        .filter(Boolean)
+        .map(Number);
+    const queue = [script];
+    while (queue.length) {
+      const pid = queue.shift()!;
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (basename(command.split('\0')[0]) === 'java') return pid;
+      queue.push(...children(pid));
+    }
+    throw new Error(`no java process under kc.sh (${script})`);
   }
 
   get version(): string {
@@ -202,14 +221,9 @@ export class KeycloakServer {
     rmSync(this.#dataDir, { recursive: true, force: true });
   }
 
-  /** User plus system CPU seconds the Keycloak process has used so far. */
+  /** User plus system CPU seconds Keycloak's JVM has used so far. */
   cpuSeconds(): number {
-    const pid = this.pid;
-    if (!pid) throw new Error('Keycloak is not running');
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // fields after the parenthesised command name; utime and stime are 14 and 15
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    return cpuTimeOf(this.javaPid()) / 1000;
   }
 
   /**
