@@ -1,5 +1,6 @@
 import { DevIdp } from './DevIdp';
-import { KeycloakServer, type KeycloakRealm } from './KeycloakServer';
+import type { KeycloakRealm } from './KeycloakRealm';
+import { KeycloakServer } from './KeycloakServer';
 
 /**
  * The identity provider a story runs against: the dev IdP, or a real

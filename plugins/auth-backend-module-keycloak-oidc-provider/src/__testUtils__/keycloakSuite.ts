@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { KeycloakRealm } from './KeycloakServer';
+import type { KeycloakRealm } from './KeycloakRealm';
 import type { KeycloakTestBackend } from './KeycloakTestBackend';
 import { sessionKeyPattern } from './sessionKeyPattern';
 

@@ -1,5 +1,5 @@
 import type { Entity } from '@backstage/catalog-model';
-import type { KeycloakRealm } from './KeycloakServer';
+import type { KeycloakRealm } from './KeycloakRealm';
 import { devUsers, type DevUserName } from './users';
 
 /**

@@ -1,9 +1,7 @@
 import { BackendProcess } from '../__testUtils__/BackendProcess';
 import { Browser } from '../__testUtils__/Browser';
-import {
-  KeycloakServer,
-  type KeycloakRealm,
-} from '../__testUtils__/KeycloakServer';
+import type { KeycloakRealm } from '../__testUtils__/KeycloakRealm';
+import { KeycloakServer } from '../__testUtils__/KeycloakServer';
 import { RedisServer } from '../__testUtils__/RedisServer';
 import { refresh, signIn } from '../__testUtils__/signIn';
 

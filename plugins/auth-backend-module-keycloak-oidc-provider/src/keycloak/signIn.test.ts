@@ -1,9 +1,7 @@
 import type { Redis } from 'ioredis';
 import { Browser } from '../__testUtils__/Browser';
-import {
-  KeycloakServer,
-  type KeycloakRealm,
-} from '../__testUtils__/KeycloakServer';
+import type { KeycloakRealm } from '../__testUtils__/KeycloakRealm';
+import { KeycloakServer } from '../__testUtils__/KeycloakServer';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackendOptions,
