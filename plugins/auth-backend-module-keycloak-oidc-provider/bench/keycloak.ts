@@ -12,6 +12,7 @@ import { cpuTimeOf } from '../src/__testUtils__/processStats';
 import { RedisServer } from '../src/__testUtils__/RedisServer';
 import { signIn } from '../src/__testUtils__/signIn';
 import type { DevUserName } from '../src/__testUtils__/users';
+import { benchBackendConfig } from './benchBackendConfig';
 import { refreshLoad } from './sessions/refreshLoad';
 import { mergeLoads, type LoadResult } from './sessions/runLoad';
 import { markdownTable, ms } from './stats';
@@ -46,39 +47,6 @@ export interface KeycloakBenchResult {
   headline: Record<number, { keycloakPath: number; fastPath: number }>;
 }
 
-function backendConfig(issuer: string, session: object, upstream: boolean) {
-  return (listenPort: number) => ({
-    backend: {
-      baseUrl: `http://localhost:${listenPort}`,
-      listen: { port: listenPort },
-    },
-    catalog: { processingInterval: { minutes: 60 } },
-    auth: {
-      session: { secret: 'bench-express-session-secret', ...session },
-      providers: {
-        // app-config.yaml's resolvers: Keycloak's own ids are not in
-        // examples/org.yaml, so users resolve by preferred_username
-        'keycloak-oidc': { development: { metadataUrl: issuer } },
-        ...(upstream && {
-          oidc: {
-            development: {
-              metadataUrl: issuer,
-              clientId: 'backstage',
-              clientSecret: 'backstage-dev-secret',
-              prompt: 'auto',
-              signIn: {
-                resolvers: [
-                  { resolver: 'emailMatchingUserEntityProfileEmail' },
-                ],
-              },
-            },
-          },
-        }),
-      },
-    },
-  });
-}
-
 async function logins(authUrl: string, providerId: string) {
   const cookies: string[] = [];
   for (let i = 0; i < SESSIONS; i++) {
@@ -103,8 +71,6 @@ export async function benchKeycloak(): Promise<{
   // Keycloak database writes of their own
   const realm = await keycloak.createRealm('backstage', {
     realm: { eventsEnabled: false },
-    client: { redirectUris: ['http://localhost:*'] },
-    clientAttributes: { 'backchannel.logout.url': '' },
   });
   const redisSession = {
     store: 'redis',
@@ -112,18 +78,18 @@ export async function benchKeycloak(): Promise<{
   };
   const backends = {
     keycloakPath: await BackendProcess.create(
-      backendConfig(
-        realm.issuer,
-        { ...redisSession, minAccessTokenValidity: 0 },
-        true,
-      ),
+      benchBackendConfig({
+        issuer: realm.issuer,
+        session: { ...redisSession, minAccessTokenValidity: 0 },
+        upstream: true,
+      }),
     ),
     fastPath: await BackendProcess.create(
-      backendConfig(
-        realm.issuer,
-        { ...redisSession, minAccessTokenValidity: 240 },
-        false,
-      ),
+      benchBackendConfig({
+        issuer: realm.issuer,
+        session: { ...redisSession, minAccessTokenValidity: 240 },
+        upstream: false,
+      }),
     ),
   };
   try {

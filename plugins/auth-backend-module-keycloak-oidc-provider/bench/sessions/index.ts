@@ -10,6 +10,7 @@ import type { DevUserName } from '../../src/__testUtils__/users';
 import type { Redis } from 'ioredis';
 import { RecordCipher } from '../../src/session/RecordCipher';
 import type { SessionRecord } from '../../src/session/types';
+import { benchBackendConfig } from '../benchBackendConfig';
 import { markdownTable, ms, summarize, type LatencySummary } from '../stats';
 import { cpuTimeOf, rssOf } from '../../src/__testUtils__/processStats';
 import { memoryUsage, usedMemory } from './redisMemory';
@@ -137,44 +138,6 @@ async function logins(authUrl: string, providerId: string, count: number) {
   return { cookies, loginTimes: summarize(times.slice(0, LOGIN_SAMPLES)) };
 }
 
-function backendConfig(options: {
-  idp: DevIdp;
-  session: object;
-  upstream: boolean;
-}) {
-  return (listenPort: number) => ({
-    backend: {
-      baseUrl: `http://localhost:${listenPort}`,
-      listen: { port: listenPort },
-    },
-    // the dev users are read once; no catalog re-processing mid-measurement
-    catalog: { processingInterval: { minutes: 60 } },
-    auth: {
-      session: { secret: 'bench-express-session-secret', ...options.session },
-      providers: {
-        'keycloak-oidc': {
-          development: { metadataUrl: options.idp.issuer },
-        },
-        ...(options.upstream && {
-          oidc: {
-            development: {
-              metadataUrl: options.idp.issuer,
-              clientId: 'backstage',
-              clientSecret: 'backstage-dev-secret',
-              prompt: 'auto',
-              signIn: {
-                resolvers: [
-                  { resolver: 'emailMatchingUserEntityProfileEmail' },
-                ],
-              },
-            },
-          },
-        }),
-      },
-    },
-  });
-}
-
 /**
  * Side by side on this machine, in one run: the Redis floor, our store at
  * 50 000 live sessions, `/refresh` through Backstage for our module (Redis,
@@ -200,22 +163,22 @@ export async function benchSessions(): Promise<{
   };
   const backends = {
     redis: await BackendProcess.create(
-      backendConfig({
-        idp,
+      benchBackendConfig({
+        issuer: idp.issuer,
         upstream: true,
         session: { ...redisSession, minAccessTokenValidity: 0 },
       }),
     ),
     fastPath: await BackendProcess.create(
-      backendConfig({
-        idp,
+      benchBackendConfig({
+        issuer: idp.issuer,
         upstream: false,
         session: { ...redisSession, minAccessTokenValidity: 240 },
       }),
     ),
     memory: await BackendProcess.create(
-      backendConfig({
-        idp,
+      benchBackendConfig({
+        issuer: idp.issuer,
         upstream: false,
         session: { store: 'memory', minAccessTokenValidity: 0 },
       }),

@@ -40,13 +40,7 @@ export async function startKeycloakUnderTest(): Promise<IdpUnderTest> {
   const keycloak = await KeycloakServer.start({
     disabledFeatures: ['persistent-user-sessions'],
   });
-  const realm: KeycloakRealm = await keycloak.createRealm('backstage', {
-    client: { redirectUris: ['http://localhost:*'] },
-    clientAttributes: {
-      'post.logout.redirect.uris': 'http://localhost:*',
-      'backchannel.logout.url': '',
-    },
-  });
+  const realm: KeycloakRealm = await keycloak.createRealm('backstage');
   return {
     name: `Keycloak ${keycloak.version}`,
     issuer: realm.issuer,

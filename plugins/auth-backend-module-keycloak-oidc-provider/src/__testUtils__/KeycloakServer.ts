@@ -248,8 +248,11 @@ export class KeycloakServer {
   }
 
   /**
-   * Creates a realm from the repository's realm file, under `name`, with
-   * `patch` applied to the realm and to the `backstage` client.
+   * Creates a realm from the repository's realm file, under `name`, for
+   * tests: the `backstage` client accepts redirects and post-logout
+   * redirects to any localhost port (backends listen on free ports) and has
+   * no back-channel logout URL (a test that wants one sets it); `patch`
+   * applies on top, to the realm and to the `backstage` client.
    */
   async createRealm(
     name: string,
@@ -268,8 +271,14 @@ export class KeycloakServer {
       c.clientId === 'backstage'
         ? {
             ...c,
+            redirectUris: ['http://localhost:*'],
             ...patch.client,
-            attributes: { ...c.attributes, ...patch.clientAttributes },
+            attributes: {
+              ...c.attributes,
+              'post.logout.redirect.uris': 'http://localhost:*',
+              'backchannel.logout.url': '',
+              ...patch.clientAttributes,
+            },
           }
         : c,
     );

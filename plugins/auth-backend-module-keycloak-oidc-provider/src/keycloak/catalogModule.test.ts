@@ -24,10 +24,7 @@ describe('users ingested from Keycloak by the community catalog module', () => {
       KeycloakServer.start(),
       RedisServer.start(),
     ]);
-    realm = await keycloak.createRealm('backstage', {
-      client: { redirectUris: ['http://localhost:*'] },
-      clientAttributes: { 'backchannel.logout.url': '' },
-    });
+    realm = await keycloak.createRealm('backstage');
     backend = await BackendProcess.create(listenPort => ({
       backend: {
         baseUrl: `http://localhost:${listenPort}`,

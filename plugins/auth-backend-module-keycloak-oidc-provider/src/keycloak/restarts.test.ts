@@ -48,10 +48,7 @@ describe('Keycloak restarts with persistent user sessions', () => {
       RedisServer.start(),
     ]);
     redis = redisServer.client();
-    realm = await keycloak.createRealm('backstage', {
-      client: { redirectUris: ['http://localhost:*'] },
-      clientAttributes: { 'backchannel.logout.url': '' },
-    });
+    realm = await keycloak.createRealm('backstage');
     backend = await startBackend(realm, redisServer, PREFIX);
   });
 
@@ -119,10 +116,7 @@ describe('a Keycloak restart that loses sessions', () => {
       RedisServer.start(),
     ]);
     redis = redisServer.client();
-    realm = await keycloak.createRealm('backstage', {
-      client: { redirectUris: ['http://localhost:*'] },
-      clientAttributes: { 'backchannel.logout.url': '' },
-    });
+    realm = await keycloak.createRealm('backstage');
     backend = await startBackend(realm, redisServer, PREFIX);
   });
 

@@ -43,8 +43,6 @@ describe('refresh-token rotation with real Keycloak', () => {
     redis = redisServer.client();
     realm = await keycloak.createRealm('rotating', {
       realm: { revokeRefreshToken: true, refreshTokenMaxReuse: 0 },
-      client: { redirectUris: ['http://localhost:*'] },
-      clientAttributes: { 'backchannel.logout.url': '' },
     });
     const entities = await keycloakUserEntities(realm, ['alice']);
     for (let i = 0; i < 3; i++) {

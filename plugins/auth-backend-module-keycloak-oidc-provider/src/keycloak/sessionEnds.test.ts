@@ -40,8 +40,6 @@ describe('when real Keycloak ends a session', () => {
   ) {
     const realm = await keycloak.createRealm(name, {
       realm: realmPatch,
-      client: { redirectUris: ['http://localhost:*'] },
-      clientAttributes: { 'backchannel.logout.url': '' },
     });
     const prefix = `ends${++prefixes}:session:`;
     const backend = await startKeycloakTestBackend({

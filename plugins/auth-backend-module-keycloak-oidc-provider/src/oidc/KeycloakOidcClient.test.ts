@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { KeycloakUnavailableError } from '../errors';
 import { freePort } from '../__testUtils__/freePort';
 import {
@@ -6,59 +6,72 @@ import {
   KeycloakOidcClient,
 } from './KeycloakOidcClient';
 
+type Respond = (res: ServerResponse) => void;
+
+/**
+ * A local server answering like a Keycloak realm `test`: its discovery
+ * document (with a userinfo endpoint), and `respond()` for anything else.
+ */
+async function startKeycloakLike(respond: () => Respond) {
+  const port = await freePort();
+  const issuer = `http://localhost:${port}/realms/test`;
+  const server = createServer((req, res) => {
+    if (req.url === '/realms/test/.well-known/openid-configuration') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          issuer,
+          authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
+          token_endpoint: `${issuer}/protocol/openid-connect/token`,
+          userinfo_endpoint: `${issuer}/protocol/openid-connect/userinfo`,
+          jwks_uri: `${issuer}/protocol/openid-connect/certs`,
+        }),
+      );
+      return;
+    }
+    respond()(res);
+  });
+  await new Promise<void>(resolve => server.listen(port, '127.0.0.1', resolve));
+  return {
+    client: () =>
+      new KeycloakOidcClient({
+        metadataUrl: issuer,
+        clientId: 'backstage',
+        clientSecret: 'secret',
+        callbackUrl:
+          'http://localhost:7007/api/auth/keycloak-oidc/handler/frame',
+        tokenEndpointAuthMethod: 'client_secret_basic',
+        timeoutMs: 1000,
+      }),
+    close() {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+const json =
+  (status: number, body: object): Respond =>
+  res => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+
 /**
  * How the client classifies Keycloak's answers to a refresh, against a
  * local HTTP server that answers like a failing Keycloak would.
  */
 describe('KeycloakOidcClient.refresh', () => {
-  let server: Server;
-  let port: number;
-  let tokenResponse: (res: import('node:http').ServerResponse) => void;
+  let keycloak: Awaited<ReturnType<typeof startKeycloakLike>>;
+  let tokenResponse: Respond;
 
   beforeAll(async () => {
-    port = await freePort();
-    const issuer = `http://localhost:${port}/realms/test`;
-    server = createServer((req, res) => {
-      if (req.url === '/realms/test/.well-known/openid-configuration') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            issuer,
-            authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
-            token_endpoint: `${issuer}/protocol/openid-connect/token`,
-            jwks_uri: `${issuer}/protocol/openid-connect/certs`,
-          }),
-        );
-        return;
-      }
-      tokenResponse(res);
-    });
-    await new Promise<void>(resolve =>
-      server.listen(port, '127.0.0.1', resolve),
-    );
+    keycloak = await startKeycloakLike(() => tokenResponse);
   });
 
-  afterAll(() => {
-    server.closeAllConnections();
-    server.close();
-  });
+  afterAll(() => keycloak.close());
 
-  const client = () =>
-    new KeycloakOidcClient({
-      metadataUrl: `http://localhost:${port}/realms/test`,
-      clientId: 'backstage',
-      clientSecret: 'secret',
-      callbackUrl: 'http://localhost:7007/api/auth/keycloak-oidc/handler/frame',
-      tokenEndpointAuthMethod: 'client_secret_basic',
-      timeoutMs: 1000,
-    });
-
-  const json =
-    (status: number, body: object) =>
-    (res: import('node:http').ServerResponse) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
+  const client = () => keycloak.client();
 
   it("turns invalid_grant into KeycloakInvalidGrantError with Keycloak's description", async () => {
     tokenResponse = json(400, {
@@ -76,7 +89,7 @@ describe('KeycloakOidcClient.refresh', () => {
   it.each([
     [
       'a 502 HTML page',
-      (res: import('node:http').ServerResponse) => {
+      (res: ServerResponse) => {
         res.writeHead(502, { 'content-type': 'text/html' });
         res.end('<html>Bad Gateway</html>');
       },
@@ -139,49 +152,18 @@ describe('KeycloakOidcClient.refresh', () => {
 
 /** Userinfo at login, against a local server answering like Keycloak. */
 describe('KeycloakOidcClient.userInfo', () => {
-  let server: Server;
-  let port: number;
+  let keycloak: Awaited<ReturnType<typeof startKeycloakLike>>;
   let userinfo: { status: number; body: object };
 
   beforeAll(async () => {
-    port = await freePort();
-    const issuer = `http://localhost:${port}/realms/test`;
-    server = createServer((req, res) => {
-      if (req.url === '/realms/test/.well-known/openid-configuration') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            issuer,
-            authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
-            token_endpoint: `${issuer}/protocol/openid-connect/token`,
-            userinfo_endpoint: `${issuer}/protocol/openid-connect/userinfo`,
-            jwks_uri: `${issuer}/protocol/openid-connect/certs`,
-          }),
-        );
-        return;
-      }
-      res.writeHead(userinfo.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(userinfo.body));
-    });
-    await new Promise<void>(resolve =>
-      server.listen(port, '127.0.0.1', resolve),
+    keycloak = await startKeycloakLike(() =>
+      json(userinfo.status, userinfo.body),
     );
   });
 
-  afterAll(() => {
-    server.closeAllConnections();
-    server.close();
-  });
+  afterAll(() => keycloak.close());
 
-  const client = () =>
-    new KeycloakOidcClient({
-      metadataUrl: `http://localhost:${port}/realms/test`,
-      clientId: 'backstage',
-      clientSecret: 'secret',
-      callbackUrl: 'http://localhost:7007/api/auth/keycloak-oidc/handler/frame',
-      tokenEndpointAuthMethod: 'client_secret_basic',
-      timeoutMs: 1000,
-    });
+  const client = () => keycloak.client();
 
   it('returns the claims for the expected subject', async () => {
     userinfo = {
