@@ -123,6 +123,8 @@ export function createKeycloakProviderFactory(deps: {
           providerId: ctx.providerId,
           store,
           bindings,
+          appUrl: ctx.appUrl,
+          isOriginAllowed: ctx.isOriginAllowed,
           clearRefreshCookie: (req, res) =>
             clearRefreshCookie(req, res, {
               providerId: ctx.providerId,

@@ -15,6 +15,7 @@ import {
   refreshWithCookie as refreshWithCookieAt,
 } from '../__testUtils__/signIn';
 import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
+import { encodeOAuthState } from '@backstage/plugin-auth-node';
 
 jest.setTimeout(60_000);
 
@@ -179,5 +180,101 @@ describe('bad input gets a precise 4xx and touches no other session', () => {
       /OAuth state is invalid/,
     );
     await expectVictimUntouched();
+  });
+});
+
+/**
+ * `flow=redirect` sends the browser to `redirectUrl` after the login (and
+ * after a failed callback) with the refresh cookie set; only the app's own
+ * origin may receive it.
+ */
+describe('redirectUrl of a redirect-flow login', () => {
+  let idp: DevIdp;
+  let redisServer: RedisServer;
+  let redis: Redis;
+  let backend: KeycloakTestBackend;
+
+  beforeAll(async () => {
+    idp = await DevIdp.start();
+    redisServer = await RedisServer.start();
+    redis = redisServer.client();
+    backend = await startKeycloakTestBackend({
+      issuer: idp.issuer,
+      redisUrl: redisServer.url,
+    });
+  });
+
+  afterAll(async () => {
+    await backend?.stop();
+    redis?.disconnect();
+    await redisServer?.dispose();
+    await idp?.stop();
+  });
+
+  const start = (redirectUrl?: string) =>
+    fetch(
+      `${backend.authUrl}/start?env=development&flow=redirect${
+        redirectUrl === undefined
+          ? ''
+          : `&redirectUrl=${encodeURIComponent(redirectUrl)}`
+      }`,
+      { redirect: 'manual' },
+    );
+
+  it.each([
+    ['another origin', 'https://evil.example/phish'],
+    ['a protocol-relative URL', '//evil.example/x'],
+    // eslint-disable-next-line no-script-url
+    ['a javascript: URL', 'javascript:alert(1)'],
+    ['a look-alike host', 'http://localhost.evil.example:3000/'],
+    ['userinfo tricks', 'http://localhost:3000@evil.example/'],
+  ])('refuses %s with a 400 before storing anything', async (_, url) => {
+    const res = await start(url);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.message).toMatch(
+      /^redirectUrl must be on the app's origin \(http:\/\/localhost:3000\) or an allowed origin/,
+    );
+    expect(res.headers.get('location')).toBeNull();
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(await redis.keys('test:session:login:*')).toEqual([]);
+  });
+
+  it('refuses a redirect flow without a redirectUrl', async () => {
+    const res = await start();
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.message).toBe(
+      'flow=redirect needs a redirectUrl',
+    );
+  });
+
+  it('a callback whose state names a foreign redirectUrl is a 400, not a redirect', async () => {
+    const state = encodeOAuthState({
+      nonce: 'forged-nonce',
+      env: 'development',
+      flow: 'redirect',
+      redirectUrl: 'https://evil.example/phish',
+    });
+    const res = await fetch(
+      `${backend.authUrl}/handler/frame?state=${encodeURIComponent(state)}&error=access_denied`,
+      {
+        redirect: 'manual',
+        headers: { cookie: 'keycloak-oidc-nonce=forged-nonce' },
+      },
+    );
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+    expect(res.headers.getSetCookie()).toEqual([]);
+  });
+
+  it("sends the browser back to the app's own origin", async () => {
+    const browser = new Browser();
+    const callbackUrl = await loginUntilCallback(
+      browser,
+      backend.authUrl,
+      'alice',
+    );
+    const res = await completeCallback(browser, callbackUrl, backend.authUrl);
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('http://localhost:3000/signed-in');
   });
 });

@@ -254,15 +254,17 @@ describe('what Redis holds', () => {
     // Round trip 2, one pipeline: EVALSHA storing the rotated tokens, sliding
     //   the TTLs of the session and its user index and releasing the lock
     //   (EXISTS, HSET, PEXPIRE x2, PTTL, GET, DEL); EVALSHA sliding the sid
-    //   pointer (EXISTS, PTTL, PEXPIRE); ZADD XX of the active-session set.
+    //   pointer (EXISTS, PTTL, PEXPIRE); EVALSHA sliding the entity pointer
+    //   (SADD, PTTL, PEXPIRE); ZADD XX of the active-session set.
     expect(commands).toEqual({
-      evalsha: 3,
+      evalsha: 4,
       exists: 3,
       set: 1,
+      sadd: 1,
       hgetall: 1,
       hset: 1,
-      pexpire: 3,
-      pttl: 2,
+      pexpire: 4,
+      pttl: 3,
       zadd: 1,
       get: 1,
       del: 1,

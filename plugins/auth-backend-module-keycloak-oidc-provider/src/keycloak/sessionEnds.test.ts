@@ -55,6 +55,34 @@ describe('when real Keycloak ends a session', () => {
     return { realm, backend: { ...backend, prefix } };
   }
 
+  /**
+   * Keycloak checks SSO Session Idle on its own side with a window of
+   * IDLE_TIMEOUT_WINDOW_SECONDS (120 s) on top, for multi-site clocks. A
+   * realm whose idle time is shortened after a login (a policy change) ends
+   * that session there while its refresh token, and so the Redis session,
+   * still has a long life: Keycloak's idle verdict reaches the module. The
+   * login happens first so the window runs out during the other tests.
+   */
+  const IDLE_SHORTENED_TO_SECONDS = 2;
+  const KEYCLOAK_IDLE_WINDOW_SECONDS = 120;
+  let idleShortened: {
+    backend: KeycloakTestBackend & { prefix: string };
+    browser: Browser;
+    key: string;
+    shortenedAt: number;
+  };
+
+  async function signInThenShortenIdle() {
+    const { realm, backend } = await realmAndBackend('idle-shortened');
+    const browser = new Browser();
+    await signIn(browser, backend.authUrl, 'carol');
+    const [key] = await sessionKeys(redis, backend.prefix);
+    await realm.updateRealm({
+      ssoSessionIdleTimeout: IDLE_SHORTENED_TO_SECONDS,
+    });
+    return { backend, browser, key, shortenedAt: Date.now() };
+  }
+
   /** The one clean end: 401, cookie cleared, Redis session gone. */
   async function expectCleanEnd(
     browser: Browser,
@@ -84,6 +112,7 @@ describe('when real Keycloak ends a session', () => {
       RedisServer.start(),
     ]);
     redis = redisServer.client();
+    idleShortened = await signInThenShortenIdle();
   });
 
   afterAll(async () => {
@@ -251,5 +280,27 @@ describe('when real Keycloak ends a session', () => {
     expect((await refresh(bob, backend.authUrl)).status).toBe(200);
     // the sessions ended before any refresh could ask Keycloak
     expect(keycloakEndedWarnings(backend)).toEqual([]);
+  });
+  // last: it waits out Keycloak's idle window, which started in beforeAll
+  it('SSO Session Idle reached at Keycloak while the refresh token lives on: one clean 401 naming Keycloak’s reason', async () => {
+    const { backend, browser, key, shortenedAt } = idleShortened;
+    const endsAt =
+      shortenedAt +
+      (IDLE_SHORTENED_TO_SECONDS + KEYCLOAK_IDLE_WINDOW_SECONDS + 3) * 1000;
+    await new Promise(r => setTimeout(r, Math.max(0, endsAt - Date.now())));
+    // the Redis session is still there: its TTL is the refresh token's
+    expect(await redis.pttl(key)).toBeGreaterThan(60_000);
+
+    await expectCleanEnd(browser, backend, key);
+    const warnings = keycloakEndedWarnings(backend);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].message).toContain('user:default/carol');
+    reportKeycloakError(
+      'SSO Session Idle reached at Keycloak',
+      warnings[0].meta.keycloakErrorDescription,
+    );
+    expect(warnings[0].meta.keycloakErrorDescription).toEqual(
+      expect.any(String),
+    );
   });
 });

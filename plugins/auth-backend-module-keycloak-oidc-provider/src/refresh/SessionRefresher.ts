@@ -155,7 +155,7 @@ export class SessionRefresher {
         handle,
         next,
         sessionTtlMs(next, this.deps.idleTtlSeconds, now()),
-        lockToken,
+        { lockToken, entityRef },
       );
       released = true;
       if (!saved) {

@@ -115,7 +115,7 @@ export class MemorySessionStore implements SessionStore {
     handle: string,
     record: SessionRecord,
     ttlMs: number,
-    lockToken?: string,
+    { lockToken }: { lockToken?: string; entityRef?: string } = {},
   ): Promise<boolean> {
     const entry = this.#live(this.#sessions, sessionIdOfHandle(handle));
     if (entry) {

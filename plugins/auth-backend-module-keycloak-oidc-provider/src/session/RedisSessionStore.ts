@@ -322,17 +322,23 @@ export class RedisSessionStore implements SessionStore {
     handle: string,
     record: SessionRecord,
     ttlMs: number,
-    lockToken?: string,
+    { lockToken, entityRef }: { lockToken?: string; entityRef?: string } = {},
   ): Promise<boolean> {
     const keys = this.#keysOfHandle(handle);
     // Pointers and the active set follow the session's new expiry; ZADD XX
-    // so a session deleted meanwhile is not counted again.
+    // so a session deleted meanwhile is not counted again. The entity
+    // pointer re-adds the user tag: a set shared by several sessions of one
+    // user must outlive the longest of them.
     const side: SideWrite[] = [
       p => p.zadd(this.#activeKey(), 'XX', this.#now() + ttlMs, keys.id),
     ];
     if (record.sid) {
       const sidKey = this.#sidKey(record.sid);
       side.push(p => p.pointer(sidKey, '', ttlMs));
+    }
+    if (entityRef) {
+      const entityKey = this.#entityKey(entityRef);
+      side.push(p => p.pointer(entityKey, keys.tag, ttlMs));
     }
     const [written] = await this.#write(
       'updating the session',
@@ -495,10 +501,25 @@ export class RedisSessionStore implements SessionStore {
       return false;
     }
     const keys = this.#keysOf(parsed.tag, parsed.keyId);
+    // the pointers live in other slots: read which ones this session has
+    const [sidId, entityRef] = await this.#run('extending the session', () =>
+      this.#redis.hmget(keys.session, FIELDS.sid, FIELDS.entityRef),
+    );
+    const side: SideWrite[] = [
+      p => p.zadd(this.#activeKey(), 'XX', this.#now() + ttlMs, keys.id),
+    ];
+    if (sidId) {
+      const sidKey = `${this.#prefix}sid:{${sidId}}`;
+      side.push(p => p.pointer(sidKey, '', ttlMs));
+    }
+    if (entityRef) {
+      const entityKey = this.#entityKey(entityRef);
+      side.push(p => p.pointer(entityKey, keys.tag, ttlMs));
+    }
     const [extended] = await this.#write(
       'extending the session',
       pipeline => pipeline.extendSession(keys.session, keys.index, ttlMs),
-      [p => p.zadd(this.#activeKey(), 'XX', this.#now() + ttlMs, keys.id)],
+      side,
     );
     return extended === 1;
   }

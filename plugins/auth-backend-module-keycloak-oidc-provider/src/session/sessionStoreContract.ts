@@ -136,7 +136,9 @@ export function describeSessionStoreContract(
       // writing the refreshed record releases the lock in the same step
       const next = { ...record, refreshToken: 'rotated' };
       expect(
-        await store.updateSession(handle, next, 60_000, first.lockToken),
+        await store.updateSession(handle, next, 60_000, {
+          lockToken: first.lockToken,
+        }),
       ).toBe(true);
       const second = await store.readForRefresh(handle, { leaseMs: 10_000 });
       expect(second.session?.record.refreshToken).toBe('rotated');

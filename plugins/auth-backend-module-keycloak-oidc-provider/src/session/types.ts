@@ -132,16 +132,18 @@ export interface SessionStore {
     options?: { metadata?: SessionMetadata; maxSessionsPerUser?: number },
   ): Promise<{ evicted: number }>;
   /**
-   * Replaces the record of an existing session and slides its TTL. Returns
-   * false, writing nothing, when the session no longer exists (for example
-   * it was signed out while a refresh was in flight). With `lockToken`, also
-   * releases that refresh lock, in the same atomic step.
+   * Replaces the record of an existing session and slides its TTL, and the
+   * TTLs of the indexes that point to it (its user's, its Keycloak `sid`'s
+   * and, given `entityRef`, its Backstage entity's). Returns false, writing
+   * nothing, when the session no longer exists (for example it was signed
+   * out while a refresh was in flight). With `lockToken`, also releases that
+   * refresh lock, in the same atomic step.
    */
   updateSession(
     handle: string,
     record: SessionRecord,
     ttlMs: number,
-    lockToken?: string,
+    options?: { lockToken?: string; entityRef?: string },
   ): Promise<boolean>;
   /**
    * One round trip at the start of a refresh. Returns the session, and:
