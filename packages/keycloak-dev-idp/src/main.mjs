@@ -50,12 +50,24 @@ const { values } = parseArgs({
       type: 'boolean',
       default: env.DEV_IDP_JWT_ACCESS_TOKENS === 'true',
     },
+    'allow-production': {
+      type: 'boolean',
+      default: env.DEV_IDP_ALLOW_PRODUCTION === 'true',
+    },
     'claims-at-userinfo-only': {
       type: 'boolean',
       default: env.DEV_IDP_CLAIMS_AT_USERINFO_ONLY === 'true',
     },
   },
 });
+
+// A development stand-in must not end up serving real users by accident.
+if (env.NODE_ENV === 'production' && !values['allow-production']) {
+  console.error(
+    'keycloak-dev-idp: refusing to start with NODE_ENV=production: it is a development stand-in for Keycloak (a public default client secret, unauthenticated /dev endpoints, sessions only in memory). Use Keycloak, or pass --allow-production (DEV_IDP_ALLOW_PRODUCTION=true) to force it.',
+  );
+  process.exit(2);
+}
 
 const list = (
   /** @type {string[] | undefined} */ flag,

@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { Browser, loginFormAction } from '../__testUtils__/Browser';
 import { DevIdp } from '../__testUtils__/DevIdp';
 
 jest.setTimeout(30_000);
 
+const DEV_IDP_MAIN = resolve(
+  __dirname,
+  '../../../../packages/keycloak-dev-idp/src/main.mjs',
+);
 const CALLBACK = 'http://localhost:7007/api/auth/keycloak-oidc/handler/frame';
 const basic = `Basic ${Buffer.from('backstage:backstage-dev-secret').toString('base64')}`;
 const VERIFIER = 'a-fixed-pkce-verifier-for-this-test-only-0123456789';
@@ -194,6 +200,79 @@ describe('keycloak-dev-idp (started with its default settings)', () => {
     }).toString();
     const res = await fetch(auth, { redirect: 'manual' });
     expect(res.status).toBe(400);
+  });
+});
+
+/**
+ * Redirect URIs are matched on the parsed URI, not the string: the
+ * documented `--redirect-uri 'http://localhost:*'` must not let
+ * `http://localhost:1@evil.example/steal` receive a code.
+ */
+describe('keycloak-dev-idp redirect URI matching', () => {
+  let idp: DevIdp;
+
+  beforeAll(async () => {
+    idp = await DevIdp.start(); // --redirect-uri/--post-logout-redirect-uri http://localhost:*
+  });
+
+  afterAll(async () => {
+    await idp?.stop();
+  });
+
+  const authorize = (redirectUri: string) => {
+    const auth = new URL(`${idp.issuer}/protocol/openid-connect/auth`);
+    auth.search = new URLSearchParams({
+      client_id: 'backstage',
+      redirect_uri: redirectUri,
+      response_type: 'code',
+      scope: 'openid',
+      code_challenge: CHALLENGE,
+      code_challenge_method: 'S256',
+    }).toString();
+    return fetch(auth, { redirect: 'manual' });
+  };
+
+  it.each([
+    'http://localhost:1@evil.example/steal',
+    'http://localhost:7007@evil.example/',
+    'http://localhost.evil.example/callback',
+  ])('refuses %s', async uri => {
+    const res = await authorize(uri);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+  });
+
+  it('accepts a localhost callback on any port', async () => {
+    const res = await authorize(
+      'http://localhost:7007/api/auth/keycloak-oidc/handler/frame',
+    );
+    expect(res.status).toBe(303);
+    expect(new URL(res.headers.get('location')!, idp.issuer).pathname).toMatch(
+      /\/interaction\//,
+    );
+  });
+
+  it('refuses a post-logout redirect that only starts like an allowed one', async () => {
+    const logout = new URL(`${idp.issuer}/protocol/openid-connect/logout`);
+    logout.search = new URLSearchParams({
+      client_id: 'backstage',
+      post_logout_redirect_uri: 'http://localhost:7007@evil.example/',
+    }).toString();
+    const res = await fetch(logout, { redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+  });
+
+  it('refuses to start under NODE_ENV=production unless forced', () => {
+    const run = spawnSync(process.execPath, [DEV_IDP_MAIN, '--port', '0'], {
+      env: { ...process.env, NODE_ENV: 'production' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(
+      'keycloak-dev-idp: refusing to start with NODE_ENV=production',
+    );
   });
 });
 
