@@ -13,6 +13,7 @@ import {
   type KeycloakProviderOptions,
 } from './config/readProviderOptions';
 import { SessionMetrics } from './metrics/SessionMetrics';
+import { logText } from './logging/logText';
 import {
   recordRefreshFailure,
   recordRefreshSuccess,
@@ -195,7 +196,7 @@ export function createKeycloakAuthenticator(
     );
     if (evicted > 0) {
       logger.info(
-        `Signed out ${evicted} older session(s) of keycloak user ${record.sub}: more than maxSessionsPerUser (${deps.maxSessionsPerUser})`,
+        `Signed out ${evicted} older session(s) of keycloak user ${logText(record.sub)}: more than maxSessionsPerUser (${deps.maxSessionsPerUser})`,
         { keycloakSub: record.sub, evictedSessions: evicted },
       );
     }

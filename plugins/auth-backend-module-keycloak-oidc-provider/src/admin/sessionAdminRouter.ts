@@ -3,6 +3,7 @@ import { InputError, NotFoundError } from '@backstage/errors';
 import express, { type Request } from 'express';
 import Router from 'express-promise-router';
 import type { SessionOwner, SessionStore } from '../session/types';
+import { logText } from '../logging/logText';
 import type { SessionAdminAccess } from './SessionAdminAccess';
 
 const MAX_EXTEND_SECONDS = 31_536_000;
@@ -53,7 +54,7 @@ export function sessionAdminRouter(deps: {
     const owner = ownerOf(req);
     const deleted = await store.deleteSessionsOf(owner);
     logger.info(
-      `Session admin: ${actor} revoked ${deleted} session(s) of ${JSON.stringify(owner)}`,
+      `Session admin: ${logText(actor)} revoked ${deleted} session(s) of ${logText(JSON.stringify(owner))}`,
       { actor, deleted },
     );
     res.json({ deleted });
@@ -64,9 +65,12 @@ export function sessionAdminRouter(deps: {
     if (!(await store.deleteSessionById(req.params.id))) {
       throw new NotFoundError(`No session ${req.params.id}`);
     }
-    logger.info(`Session admin: ${actor} revoked session ${req.params.id}`, {
-      actor,
-    });
+    logger.info(
+      `Session admin: ${logText(actor)} revoked session ${logText(req.params.id)}`,
+      {
+        actor,
+      },
+    );
     res.status(204).end();
   });
 
@@ -86,7 +90,7 @@ export function sessionAdminRouter(deps: {
       throw new NotFoundError(`No session ${req.params.id}`);
     }
     logger.info(
-      `Session admin: ${actor} set session ${req.params.id} to expire in ${ttlSeconds} s`,
+      `Session admin: ${logText(actor)} set session ${logText(req.params.id)} to expire in ${ttlSeconds} s`,
       { actor },
     );
     res.json({ id: req.params.id, expiresAt: Date.now() + ttlSeconds * 1000 });

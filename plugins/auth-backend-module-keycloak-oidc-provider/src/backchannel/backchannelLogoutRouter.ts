@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import { InputError, ServiceUnavailableError } from '@backstage/errors';
 import { LogoutTokenRejectedError } from '../errors';
+import { logText } from '../logging/logText';
 import type { LogoutTokenSubject } from './LogoutTokenVerifier';
 import {
   InvalidLogoutRequestError,
@@ -103,7 +104,7 @@ export function createBackchannelLogoutRouter(
   const path = options.path ?? BACKCHANNEL_LOGOUT_PATH;
 
   const refuse = (res: ServerResponse, reason: string, message: string) => {
-    logger.warn(`Back-channel logout refused: ${message}`);
+    logger.warn(`Back-channel logout refused: ${logText(message)}`);
     metrics?.backchannelLogout('rejected', reason);
     answer(res, 400, {
       error: 'invalid_request',
@@ -117,9 +118,9 @@ export function createBackchannelLogoutRouter(
       const owner = subjectOf(await verifier.verify(token));
       const deleted = await deleteSessionsOf(owner);
       logger.info(
-        `Back-channel logout: deleted ${deleted} session(s) of sub=${
-          owner.sub ?? '-'
-        } sid=${owner.sid ?? '-'}`,
+        `Back-channel logout: deleted ${deleted} session(s) of sub=${logText(
+          owner.sub ?? '-',
+        )} sid=${logText(owner.sid ?? '-')}`,
         { sub: owner.sub, sid: owner.sid, sessions: deleted },
       );
       metrics?.backchannelLogout('accepted');
@@ -133,7 +134,7 @@ export function createBackchannelLogoutRouter(
       } else if (error instanceof InputError) {
         refuse(res, 'invalid_request', error.message);
       } else if (error instanceof ServiceUnavailableError) {
-        logger.warn(`Back-channel logout failed: ${error.message}`);
+        logger.warn(`Back-channel logout failed: ${logText(error.message)}`);
         metrics?.backchannelLogout('rejected', 'unavailable');
         answer(res, 503, {
           error: 'temporarily_unavailable',

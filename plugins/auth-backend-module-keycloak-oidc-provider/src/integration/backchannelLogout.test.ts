@@ -118,6 +118,28 @@ describe('back-channel logout', () => {
       .sign(key.key);
   }
 
+  it('a validly signed sub with a newline cannot forge a log line', async () => {
+    const before = backend.logger.lines.length;
+    const res = await postToken(
+      await signed(
+        claims({
+          sub: 'bob\n{"level":"info","message":"forged line"}',
+          sid: 'kc-sid\r\nforged',
+        }),
+      ),
+    );
+    expect(res.status).toBe(200);
+    const messages = backend.logger.lines.slice(before).map(l => l.message);
+    expect(messages).toEqual([
+      expect.stringMatching(
+        /^Back-channel logout: deleted 0 session\(s\) of sub=bob\\u000a/,
+      ),
+    ]);
+    for (const message of messages) {
+      expect(message).not.toMatch(/[\r\n]/);
+    }
+  });
+
   it("signing a user out at the IdP ends exactly that user's Backstage sessions", async () => {
     const [alice1, alice2, bob] = [new Browser(), new Browser(), new Browser()];
     await signIn(alice1, backend.authUrl, 'alice');

@@ -10,6 +10,7 @@ import {
   type KeycloakOidcClient,
 } from '../oidc/KeycloakOidcClient';
 import { refreshedSessionRecord } from '../oidc/sessionRecordFromTokens';
+import { logText } from '../logging/logText';
 import { freshnessAt } from './freshness';
 import { sessionTtlMs } from '../session/sessionTtl';
 import type { SessionStore, StoredSession } from '../session/types';
@@ -193,11 +194,11 @@ export class SessionRefresher {
     }
     await store.deleteSession(handle);
     logger.warn(
-      `Keycloak ended the session of ${
-        entityRef ?? `keycloak user ${record.sub}`
-      }: invalid_grant "${
-        error.description
-      }"; deleted the server-side session and cleared its refresh cookie, the user has to sign in again`,
+      `Keycloak ended the session of ${logText(
+        entityRef ?? `keycloak user ${record.sub}`,
+      )}: invalid_grant "${logText(
+        error.description,
+      )}"; deleted the server-side session and cleared its refresh cookie, the user has to sign in again`,
       {
         entityRef: entityRef ?? null,
         keycloakSub: record.sub,
