@@ -255,16 +255,19 @@ describe('what Redis holds', () => {
     //   the TTLs of the session and its user index and releasing the lock
     //   (EXISTS, HSET, PEXPIRE x2, PTTL, GET, DEL); EVALSHA sliding the sid
     //   pointer (EXISTS, PTTL, PEXPIRE); EVALSHA sliding the entity pointer
-    //   (SADD, PTTL, PEXPIRE); ZADD XX of the active-session set.
+    //   (SADD, PTTL, PEXPIRE); EVALSHA tracking the session in the set of
+    //   live ones (ZREMRANGEBYSCORE of expired members, ZADD XX, PTTL,
+    //   PEXPIRE).
     expect(commands).toEqual({
-      evalsha: 4,
+      evalsha: 5,
       exists: 3,
       set: 1,
       sadd: 1,
       hgetall: 1,
       hset: 1,
-      pexpire: 4,
-      pttl: 3,
+      pexpire: 5,
+      pttl: 4,
+      zremrangebyscore: 1,
       zadd: 1,
       get: 1,
       del: 1,

@@ -111,3 +111,27 @@ describe('RedisSessionStore layout', () => {
     client.disconnect();
   });
 });
+
+describe('RedisSessionStore bookkeeping', () => {
+  it('the set of live sessions drops expired members on every write and expires with its longest session', async () => {
+    const store = await newStore('active:');
+    const shortLived = newHandle();
+    await store.createSession(shortLived, sampleRecord(), 300);
+    await new Promise(r => setTimeout(r, 800)); // it expires; nobody counts
+    const longLived = newHandle();
+    await store.createSession(longLived, sampleRecord(), 60_000);
+
+    const members = await inspector.zrange('active:active', 0, -1);
+    expect(members).toHaveLength(1);
+    expect(members[0]).toContain(sessionKeyId(longLived));
+    const ttl = await inspector.pttl('active:active');
+    expect(ttl).toBeGreaterThan(50_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+
+    // a refresh slides it
+    expect(await store.updateSession(longLived, sampleRecord(), 120_000)).toBe(
+      true,
+    );
+    expect(await inspector.pttl('active:active')).toBeGreaterThan(110_000);
+  });
+});

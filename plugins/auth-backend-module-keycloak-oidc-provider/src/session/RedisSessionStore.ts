@@ -13,6 +13,7 @@ import {
   READ_FOR_REFRESH,
   RELEASE_LOCK,
   WRITE_SESSION,
+  TRACK_ACTIVE,
 } from './redisSessionScripts';
 import type { RecordSealer } from './RecordSealer';
 import {
@@ -43,6 +44,7 @@ const SCRIPTS = {
   deleteOne: { keys: 3, lua: DELETE_SESSION },
   extendSession: { keys: 2, lua: EXTEND_SESSION },
   pointer: { keys: 1, lua: POINTER },
+  trackActive: { keys: 1, lua: TRACK_ACTIVE },
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 type ScriptCall = (...keysAndArgs: (string | number)[]) => any;
@@ -185,6 +187,16 @@ export class RedisSessionStore implements SessionStore {
     return `${this.#prefix}active`;
   }
 
+  #trackActive(
+    pipeline: Scripted<ChainableCommander>,
+    ttlMs: number,
+    id: string,
+    mode: '' | 'XX',
+  ) {
+    const now = this.#now();
+    pipeline.trackActive(this.#activeKey(), now, now + ttlMs, id, mode);
+  }
+
   #sidKey(sid: string) {
     return `${this.#prefix}sid:{${sidKeyId(sid)}}`;
   }
@@ -288,7 +300,7 @@ export class RedisSessionStore implements SessionStore {
       ...(userAgent ? [FIELDS.userAgent, userAgent] : []),
     ];
     const side: SideWrite[] = [
-      p => p.zadd(this.#activeKey(), this.#now() + ttlMs, keys.id),
+      p => this.#trackActive(p, ttlMs, keys.id, ''),
     ];
     if (record.sid) {
       const sidKey = this.#sidKey(record.sid);
@@ -330,7 +342,7 @@ export class RedisSessionStore implements SessionStore {
     // pointer re-adds the user tag: a set shared by several sessions of one
     // user must outlive the longest of them.
     const side: SideWrite[] = [
-      p => p.zadd(this.#activeKey(), 'XX', this.#now() + ttlMs, keys.id),
+      p => this.#trackActive(p, ttlMs, keys.id, 'XX'),
     ];
     if (record.sid) {
       const sidKey = this.#sidKey(record.sid);
@@ -506,7 +518,7 @@ export class RedisSessionStore implements SessionStore {
       this.#redis.hmget(keys.session, FIELDS.sid, FIELDS.entityRef),
     );
     const side: SideWrite[] = [
-      p => p.zadd(this.#activeKey(), 'XX', this.#now() + ttlMs, keys.id),
+      p => this.#trackActive(p, ttlMs, keys.id, 'XX'),
     ];
     if (sidId) {
       const sidKey = `${this.#prefix}sid:{${sidId}}`;

@@ -167,3 +167,23 @@ end
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 1
 `;
+
+/**
+ * Tracks a session in the set of live sessions (score: its expiry) and
+ * keeps that set bounded without a separate sweeper: members that expired
+ * are dropped on every write, and the set itself expires with the longest
+ * session in it. KEYS: active set. ARGV: now, expiresAt, key id, 'XX' to
+ * only update an existing member (a refresh must not re-add a session
+ * deleted meanwhile) or ''.
+ */
+export const TRACK_ACTIVE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if ARGV[4] == 'XX' then
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[3])
+else
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+end
+local ttl = tonumber(ARGV[2]) - tonumber(ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+`;
