@@ -170,14 +170,11 @@ export function createKeycloakAuthenticator(
       state,
       transaction,
     });
-    const idTokenClaims = tokens.claims();
-    if (!idTokenClaims?.sub) {
-      throw new InputError('Keycloak returned no ID token subject');
-    }
-    const userinfo = await client.userInfo(
-      tokens.access_token,
-      idTokenClaims.sub,
-    );
+    const idTokenClaims: JWTPayload = tokens.claims() ?? {};
+    // without a subject there is no session; newSessionRecord refuses it
+    const userinfo = idTokenClaims.sub
+      ? await client.userInfo(tokens.access_token, idTokenClaims.sub)
+      : undefined;
     const record = newSessionRecord(
       tokens,
       profileClaimsOf(idTokenClaims, userinfo),

@@ -299,9 +299,7 @@ export class RedisSessionStore implements SessionStore {
       ...(record.sid ? [FIELDS.sid, sidKeyId(record.sid)] : []),
       ...(userAgent ? [FIELDS.userAgent, userAgent] : []),
     ];
-    const side: SideWrite[] = [
-      p => this.#trackActive(p, ttlMs, keys.id, ''),
-    ];
+    const side: SideWrite[] = [p => this.#trackActive(p, ttlMs, keys.id, '')];
     if (record.sid) {
       const sidKey = this.#sidKey(record.sid);
       side.push(p => p.pointer(sidKey, keys.tag, ttlMs));
@@ -337,20 +335,17 @@ export class RedisSessionStore implements SessionStore {
     { lockToken, entityRef }: { lockToken?: string; entityRef?: string } = {},
   ): Promise<boolean> {
     const keys = this.#keysOfHandle(handle);
-    // Pointers and the active set follow the session's new expiry; ZADD XX
-    // so a session deleted meanwhile is not counted again. The entity
-    // pointer re-adds the user tag: a set shared by several sessions of one
-    // user must outlive the longest of them.
-    const side: SideWrite[] = [
-      p => this.#trackActive(p, ttlMs, keys.id, 'XX'),
-    ];
+    // Pointers and the active set follow the session's new expiry (a set
+    // shared by several sessions lives as long as the longest); ZADD XX so
+    // a session deleted meanwhile is not counted again.
+    const side: SideWrite[] = [p => this.#trackActive(p, ttlMs, keys.id, 'XX')];
     if (record.sid) {
       const sidKey = this.#sidKey(record.sid);
       side.push(p => p.pointer(sidKey, '', ttlMs));
     }
     if (entityRef) {
       const entityKey = this.#entityKey(entityRef);
-      side.push(p => p.pointer(entityKey, keys.tag, ttlMs));
+      side.push(p => p.pointer(entityKey, '', ttlMs));
     }
     const [written] = await this.#write(
       'updating the session',
@@ -517,16 +512,14 @@ export class RedisSessionStore implements SessionStore {
     const [sidId, entityRef] = await this.#run('extending the session', () =>
       this.#redis.hmget(keys.session, FIELDS.sid, FIELDS.entityRef),
     );
-    const side: SideWrite[] = [
-      p => this.#trackActive(p, ttlMs, keys.id, 'XX'),
-    ];
+    const side: SideWrite[] = [p => this.#trackActive(p, ttlMs, keys.id, 'XX')];
     if (sidId) {
       const sidKey = `${this.#prefix}sid:{${sidId}}`;
       side.push(p => p.pointer(sidKey, '', ttlMs));
     }
     if (entityRef) {
       const entityKey = this.#entityKey(entityRef);
-      side.push(p => p.pointer(entityKey, keys.tag, ttlMs));
+      side.push(p => p.pointer(entityKey, '', ttlMs));
     }
     const [extended] = await this.#write(
       'extending the session',
