@@ -2,6 +2,7 @@ import type { LoggerService } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import {
   createOAuthAuthenticator,
+  type CookieConfigurer,
   type OAuthAuthenticator,
   type OAuthAuthenticatorResult,
 } from '@backstage/plugin-auth-node';
@@ -12,6 +13,8 @@ import {
   readProviderOptions,
   type KeycloakProviderOptions,
 } from './config/readProviderOptions';
+import type { SessionStoreOptions } from './config/readSessionStoreOptions';
+import { SessionEndedError } from './errors';
 import { SessionMetrics } from './metrics/SessionMetrics';
 import { logText } from './logging/logText';
 import {
@@ -22,13 +25,17 @@ import { SessionRefresher } from './refresh/SessionRefresher';
 import { profileClaimsOf, sessionClaims } from './oidc/sessionClaims';
 import { KeycloakOidcClient } from './oidc/KeycloakOidcClient';
 import { newSessionRecord } from './oidc/sessionRecordFromTokens';
+import { clearRefreshCookie } from './routes/refreshCookie';
 import {
   assertWellFormedHandle,
-  createSessionHandle,
   isWellFormedHandle,
 } from './session/sessionHandle';
 import { sessionTtlMs } from './session/sessionTtl';
-import type { LoginTransaction, SessionStore } from './session/types';
+import type {
+  LoginTransaction,
+  SessionRecord,
+  SessionStore,
+} from './session/types';
 
 /**
  * The verified ID token claims of the session's user. Resolvers match on
@@ -54,24 +61,28 @@ export interface KeycloakOidcProfile {
 /** @public */
 export type KeycloakAuthResult = OAuthAuthenticatorResult<KeycloakOidcProfile>;
 
-/** Which session an authenticator result belongs to; never leaves the backend. */
-export interface SessionBinding {
-  handle: string;
-  entityRef?: string;
-  /** Created by this request's login (not an existing session being refreshed) */
-  created: boolean;
-}
-
 /**
- * Per-request hand-offs between the route guards and the authenticator,
- * kept off the objects that user-supplied resolvers and transforms see.
+ * A result of this authenticator: what the sign-in resolver step (see
+ * `completeSessionSignIn`) needs to know about the session behind it. The
+ * handle itself is `session.refreshToken`.
  */
-export class RequestBindings {
-  readonly pendingLogins = new WeakMap<Request, LoginTransaction>();
-  readonly resultSessions = new WeakMap<object, SessionBinding>();
+export interface SessionAuthResult extends KeycloakAuthResult {
+  sessionSignIn: {
+    /** Created by this request's login, not an existing one refreshed */
+    isNew: boolean;
+    /** The entity the session signed in as, as stored */
+    entityRef?: string;
+  };
 }
 
-interface AuthenticatorContext {
+export function isSessionAuthResult(
+  result: KeycloakAuthResult,
+): result is SessionAuthResult {
+  return 'sessionSignIn' in result;
+}
+
+/** One auth environment, as `initialize` made it from its config block. */
+export interface KeycloakEnvironment {
   options: KeycloakProviderOptions;
   client: KeycloakOidcClient;
 }
@@ -79,13 +90,23 @@ interface AuthenticatorContext {
 export interface KeycloakAuthenticatorDeps {
   store: SessionStore;
   logger: LoggerService;
-  bindings: RequestBindings;
-  idleTtlSeconds: number;
-  loginTtlSeconds: number;
-  minAccessTokenValiditySeconds: number;
-  keycloakCheckIntervalSeconds: number;
-  maxSessionsPerUser: number;
-  appUrl: string;
+  session: Pick<
+    SessionStoreOptions,
+    | 'ttlSeconds'
+    | 'loginTtlSeconds'
+    | 'minAccessTokenValiditySeconds'
+    | 'keycloakCheckIntervalSeconds'
+    | 'maxSessionsPerUser'
+  >;
+  /** The provider factory's context: where the refresh cookie lives */
+  provider: {
+    providerId: string;
+    baseUrl: string;
+    appUrl: string;
+    cookieConfigurer?: CookieConfigurer;
+  };
+  /** Told about each auth environment once its config is read */
+  onEnvironment?: (environment: KeycloakEnvironment) => void;
   metrics?: SessionMetrics;
   now?: () => number;
 }
@@ -105,63 +126,62 @@ function profileFrom(claims: KeycloakIdTokenClaims) {
  */
 export function createKeycloakAuthenticator(
   deps: KeycloakAuthenticatorDeps,
-): OAuthAuthenticator<AuthenticatorContext, KeycloakOidcProfile> {
-  const { store, logger, bindings } = deps;
+): OAuthAuthenticator<KeycloakEnvironment, KeycloakOidcProfile> {
+  const { store, logger, session: sessionOptions } = deps;
   const now = deps.now ?? Date.now;
   const metrics = deps.metrics ?? SessionMetrics.noop();
 
   function result(
     claims: KeycloakIdTokenClaims,
-    binding: SessionBinding,
-    tokens: {
-      accessToken: string;
-      tokenType: string;
-      scope: string;
-      idToken?: string;
-      accessTokenExpiresAt?: number;
-    },
-  ): KeycloakAuthResult {
-    const value: KeycloakAuthResult = {
+    handle: string,
+    sessionSignIn: SessionAuthResult['sessionSignIn'],
+    record: SessionRecord,
+  ): SessionAuthResult {
+    return {
       fullProfile: { claims },
       session: {
-        accessToken: tokens.accessToken,
-        tokenType: tokens.tokenType,
-        scope: tokens.scope,
-        idToken: tokens.idToken,
+        accessToken: record.accessToken,
+        tokenType: record.tokenType,
+        scope: record.scope,
+        idToken: record.idToken,
         expiresInSeconds:
-          tokens.accessTokenExpiresAt !== undefined
+          record.accessTokenExpiresAt !== undefined
             ? Math.max(
                 0,
-                Math.floor((tokens.accessTokenExpiresAt - now()) / 1000),
+                Math.floor((record.accessTokenExpiresAt - now()) / 1000),
               )
             : undefined,
-        refreshToken: binding.handle,
+        refreshToken: handle,
       },
+      sessionSignIn,
     };
-    bindings.resultSessions.set(value, binding);
-    return value;
   }
 
   const refresher = new SessionRefresher({
     store,
     logger,
     now,
-    idleTtlSeconds: deps.idleTtlSeconds,
-    minAccessTokenValiditySeconds: deps.minAccessTokenValiditySeconds,
-    keycloakCheckIntervalSeconds: deps.keycloakCheckIntervalSeconds,
+    idleTtlSeconds: sessionOptions.ttlSeconds,
+    minAccessTokenValiditySeconds: sessionOptions.minAccessTokenValiditySeconds,
+    keycloakCheckIntervalSeconds: sessionOptions.keycloakCheckIntervalSeconds,
     onLockWait: ms => metrics.lockWait(ms),
   });
 
   /** Completes a login: code exchange, then a new session in the store. */
   async function authenticate(
     { req }: { req: Request },
-    { client, options }: AuthenticatorContext,
-  ): Promise<KeycloakAuthResult> {
-    const transaction = bindings.pendingLogins.get(req);
-    bindings.pendingLogins.delete(req);
+    { client, options }: KeycloakEnvironment,
+  ): Promise<SessionAuthResult> {
     const state = req.query.state;
+    // single use: taken here, after upstream checked the nonce cookie
+    const transaction =
+      typeof state === 'string'
+        ? await store.takeLoginTransaction(state)
+        : undefined;
     if (!transaction || typeof state !== 'string') {
-      throw new InputError('No pending login for this callback');
+      throw new InputError(
+        'Unknown, expired or already used sign-in state; start the sign-in again',
+      );
     }
     const callbackQuery = new URL(req.originalUrl ?? req.url, 'http://callback')
       .search;
@@ -181,30 +201,29 @@ export function createKeycloakAuthenticator(
       now(),
       options.sessionDurationMs,
     );
-    const handle = createSessionHandle(record.sub);
-    const { evicted } = await store.createSession(
-      handle,
+    const { handle, evicted } = await store.createSession(
       record,
-      sessionTtlMs(record, deps.idleTtlSeconds, now()),
+      sessionTtlMs(record, sessionOptions.ttlSeconds, now()),
       {
         metadata: { userAgent: req.get('user-agent') },
-        maxSessionsPerUser: deps.maxSessionsPerUser,
+        maxSessionsPerUser: sessionOptions.maxSessionsPerUser,
       },
     );
     if (evicted > 0) {
       logger.info(
-        `Signed out ${evicted} older session(s) of keycloak user ${logText(record.sub)}: more than maxSessionsPerUser (${deps.maxSessionsPerUser})`,
+        `Signed out ${evicted} older session(s) of keycloak user ${logText(record.sub)}: more than maxSessionsPerUser (${sessionOptions.maxSessionsPerUser})`,
         { keycloakSub: record.sub, evictedSessions: evicted },
       );
     }
     return result(
       sessionClaims(record, idTokenClaims) as KeycloakIdTokenClaims,
-      { handle, created: true },
+      handle,
+      { isNew: true },
       record,
     );
   }
 
-  return createOAuthAuthenticator<AuthenticatorContext, KeycloakOidcProfile>({
+  return createOAuthAuthenticator<KeycloakEnvironment, KeycloakOidcProfile>({
     defaultProfileTransform: async input => ({
       profile: profileFrom(input.fullProfile.claims),
     }),
@@ -212,7 +231,9 @@ export function createKeycloakAuthenticator(
 
     initialize({ callbackUrl, config }) {
       const options = readProviderOptions(config, callbackUrl);
-      return { options, client: new KeycloakOidcClient(options) };
+      const environment = { options, client: new KeycloakOidcClient(options) };
+      deps.onEnvironment?.(environment);
+      return environment;
     },
 
     async start(input, { client }) {
@@ -229,7 +250,7 @@ export function createKeycloakAuthenticator(
       await store.putLoginTransaction(
         input.state,
         transaction,
-        deps.loginTtlSeconds * 1000,
+        sessionOptions.loginTtlSeconds * 1000,
       );
       return { url };
     },
@@ -243,29 +264,38 @@ export function createKeycloakAuthenticator(
       }
     },
 
-    async refresh({ refreshToken: handle }, { client, options }) {
+    async refresh({ req, refreshToken: handle }, context) {
       let outcome;
       try {
         assertWellFormedHandle(handle);
-        outcome = await refresher.refresh(handle, client, {
-          lockLeaseMs: options.timeoutMs + 5000,
+        outcome = await refresher.refresh(handle, context.client, {
+          lockLeaseMs: context.options.timeoutMs + 5000,
         });
       } catch (error) {
         recordRefreshFailure(metrics, error);
+        if (error instanceof SessionEndedError && req.res) {
+          // the cookie is useless from now on; upstream clears it only on
+          // logout, so clear it here where the callback URL is known
+          clearRefreshCookie(req, req.res, {
+            ...deps.provider,
+            callbackUrl: context.options.callbackUrl,
+          });
+        }
         throw error;
       }
       recordRefreshSuccess(metrics, outcome);
       const { record, entityRef } = outcome.session;
       return result(
         sessionClaims(record, outcome.claims) as KeycloakIdTokenClaims,
-        { handle, entityRef, created: false },
+        handle,
+        { isNew: false, entityRef },
         record,
       );
     },
 
     async logout({ refreshToken: handle }, { client, options }) {
       const postLogoutRedirectUrl =
-        options.postLogoutRedirectUrl ?? deps.appUrl;
+        options.postLogoutRedirectUrl ?? deps.provider.appUrl;
       const stored = isWellFormedHandle(handle)
         ? await store.getSession(handle!)
         : undefined;

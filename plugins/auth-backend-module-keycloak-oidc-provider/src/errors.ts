@@ -45,8 +45,6 @@ export class KeycloakUnavailableError extends ServiceUnavailableError {}
  * A back-channel logout token failed validation. The message names the
  * check that failed (never the token); `reason` is a short stable code for
  * metrics. The back-channel logout route answers 400 `invalid_request`.
- *
- * @public
  */
 export class LogoutTokenRejectedError extends InputError {
   readonly reason: string;

@@ -13,21 +13,8 @@ export type {
   KeycloakOidcProfile,
 } from './authenticator';
 export {
+  KeycloakSessionEndedError,
+  KeycloakUnavailableError,
   SessionEndedError,
   SessionStoreUnavailableError,
-  KeycloakUnavailableError,
 } from './errors';
-export type {
-  LoginTransaction,
-  ProfileClaims,
-  SessionRecord,
-  SessionStore,
-  StoredSession,
-} from './session/types';
-export type { Freshness } from './refresh/freshness';
-export { RedisSessionStore } from './session/RedisSessionStore';
-export { MemorySessionStore } from './session/MemorySessionStore';
-export type {
-  SessionStoreOptions,
-  RedisConnectionOptions,
-} from './config/readSessionStoreOptions';

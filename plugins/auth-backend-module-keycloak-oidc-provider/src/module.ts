@@ -7,11 +7,12 @@ import { authProvidersExtensionPoint } from '@backstage/plugin-auth-node';
 import { SessionAdminAccess } from './admin/SessionAdminAccess';
 import { sessionAdminRouter } from './admin/sessionAdminRouter';
 import { createBackchannelLogoutRouter } from './backchannel/backchannelLogoutRouter';
-import { logoutTokenVerifiersFromConfig } from './backchannel/logoutTokenVerifiersFromConfig';
+import { logoutTokenVerifierFor } from './backchannel/logoutTokenVerifierFor';
+import type { RoutableLogoutTokenVerifier } from './backchannel/selectLogoutTokenVerifier';
 import { readSessionStoreOptions } from './config/readSessionStoreOptions';
 import { SessionMetrics } from './metrics/SessionMetrics';
 import { createKeycloakProviderFactory } from './providerFactory';
-import { openSessionStore } from './session/openSessionStore';
+import { openSessionStorage } from './session/openSessionStorage';
 
 /**
  * Registers the `keycloak-oidc` auth provider with server-side sessions.
@@ -45,27 +46,33 @@ export const authModuleKeycloakOidcProvider = createBackendModule({
       }) {
         const sessionOptions = readSessionStoreOptions(config);
         const metrics = new SessionMetrics(metricsService);
-        const store = await openSessionStore(sessionOptions, logger, metrics);
+        const storage = await openSessionStorage(
+          sessionOptions,
+          logger,
+          metrics,
+        );
         const stopObserving = metrics.observeActiveSessions(() =>
-          store.countSessions(),
+          storage.queries.countSessions(),
         );
         lifecycle.addShutdownHook(async () => {
           stopObserving();
-          await store.close();
+          await storage.close();
         });
+        // one per auth environment, added as the provider reads its config
+        const logoutTokenVerifiers: RoutableLogoutTokenVerifier[] = [];
         // Served by the auth plugin's router, ahead of its provider routes
         // (whose auth policy already lets unauthenticated requests in).
         httpRouter.use(
           createBackchannelLogoutRouter({
-            verifier: logoutTokenVerifiersFromConfig(config, store),
-            deleteSessionsOf: owner => store.deleteSessionsOf(owner),
+            verifier: logoutTokenVerifiers,
+            deleteSessionsOf: owner => storage.queries.deleteSessionsOf(owner),
             logger,
             metrics,
           }),
         );
         httpRouter.use(
           sessionAdminRouter({
-            store,
+            store: storage.queries,
             logger,
             access: new SessionAdminAccess({
               httpAuth,
@@ -77,10 +84,14 @@ export const authModuleKeycloakOidcProvider = createBackendModule({
         providers.registerProvider({
           providerId: 'keycloak-oidc',
           factory: createKeycloakProviderFactory({
-            store,
+            store: storage.sessions,
             sessionOptions,
             logger,
             metrics,
+            onEnvironment: environment =>
+              logoutTokenVerifiers.push(
+                logoutTokenVerifierFor(environment, storage.logoutTokens),
+              ),
           }),
         });
       },

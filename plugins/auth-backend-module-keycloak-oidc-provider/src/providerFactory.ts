@@ -5,22 +5,19 @@ import {
   OAuthEnvironmentHandler,
   readDeclarativeSignInResolver,
   type AuthProviderFactory,
-  type AuthProviderRouteHandlers,
-  type SignInResolver,
   type SignInResolverFactory,
 } from '@backstage/plugin-auth-node';
-import { decodeJwt } from 'jose';
 import {
   createKeycloakAuthenticator,
-  RequestBindings,
   type KeycloakAuthResult,
+  type KeycloakEnvironment,
 } from './authenticator';
 import type { SessionStoreOptions } from './config/readSessionStoreOptions';
 import type { SessionMetrics } from './metrics/SessionMetrics';
 import { keycloakSignInResolvers } from './resolvers';
-import { clearRefreshCookie } from './routes/refreshCookie';
 import { guardRouteHandlers } from './routes/guardRouteHandlers';
 import type { SessionStore } from './session/types';
+import { completeSessionSignIn } from './signIn/completeSessionSignIn';
 
 const signInResolverFactories: Record<
   string,
@@ -28,83 +25,38 @@ const signInResolverFactories: Record<
 > = { ...commonSignInResolvers, ...keycloakSignInResolvers };
 
 /**
- * Remembers which user entity a session signed in as, the first time a
- * resolver answers for it, so later log lines (such as the invalid_grant
- * warning) can name the user without another catalog lookup. A login whose
- * user cannot be resolved leaves no session behind.
- */
-function recordEntityRef(
-  resolver: SignInResolver<KeycloakAuthResult>,
-  bindings: RequestBindings,
-  store: SessionStore,
-  logger: LoggerService,
-  metrics: SessionMetrics,
-): SignInResolver<KeycloakAuthResult> {
-  return async (info, ctx) => {
-    const session = bindings.resultSessions.get(info.result);
-    let signIn;
-    try {
-      signIn = await resolver(info, ctx);
-    } catch (error) {
-      if (session?.created) {
-        metrics.login('refused');
-        await store.deleteSession(session.handle).catch(() => {});
-      }
-      throw error;
-    }
-    if (session?.created) {
-      metrics.login('ok');
-    }
-    const entityRef = decodeJwt(signIn.token).sub;
-    if (session && entityRef && session.entityRef !== entityRef) {
-      await store
-        .setEntityRef(session.handle, entityRef)
-        .catch(error =>
-          logger.warn(`Could not record the session user: ${error.message}`),
-        );
-    }
-    return signIn;
-  };
-}
-
-/**
  * The `keycloak-oidc` provider: Backstage's OAuth route handlers on our
  * authenticator, one set per auth environment, behind our route guards.
+ *
+ * This is plugin-auth-node's `createOAuthProviderFactory`
+ * (src/oauth/createOAuthProviderFactory.ts) with two additions it has no
+ * seam for: the resolver it reads from config is wrapped as a whole (a
+ * wrapper per resolver factory would act on each `NotFoundError` the
+ * resolver chain skips), and the route handlers are guarded.
  */
 export function createKeycloakProviderFactory(deps: {
   store: SessionStore;
   sessionOptions: SessionStoreOptions;
   logger: LoggerService;
   metrics: SessionMetrics;
+  onEnvironment?: (environment: KeycloakEnvironment) => void;
 }): AuthProviderFactory {
   const { store, logger, metrics } = deps;
   return ctx => {
-    const bindings = new RequestBindings();
     const authenticator = createKeycloakAuthenticator({
       store,
       logger,
-      bindings,
-      idleTtlSeconds: deps.sessionOptions.ttlSeconds,
-      loginTtlSeconds: deps.sessionOptions.loginTtlSeconds,
-      minAccessTokenValiditySeconds:
-        deps.sessionOptions.minAccessTokenValiditySeconds,
-      keycloakCheckIntervalSeconds:
-        deps.sessionOptions.keycloakCheckIntervalSeconds,
-      maxSessionsPerUser: deps.sessionOptions.maxSessionsPerUser,
       metrics,
-      appUrl: ctx.appUrl,
+      session: deps.sessionOptions,
+      provider: ctx,
+      onEnvironment: deps.onEnvironment,
     });
-    const handlers = new Map<string, AuthProviderRouteHandlers>();
-    for (const env of ctx.config.keys()) {
-      const envConfig = ctx.config.getConfig(env);
+    return OAuthEnvironmentHandler.mapConfig(ctx.config, envConfig => {
       const resolver = readDeclarativeSignInResolver<KeycloakAuthResult>({
         config: envConfig,
         signInResolverFactories,
       });
-      const callbackUrl =
-        envConfig.getOptionalString('callbackUrl') ??
-        `${ctx.baseUrl}/${ctx.providerId}/handler/frame`;
-      const routeHandlers = createOAuthRouteHandlers<any>({
+      const handlers = createOAuthRouteHandlers<any>({
         authenticator,
         appUrl: ctx.appUrl,
         baseUrl: ctx.baseUrl,
@@ -115,27 +67,14 @@ export function createKeycloakProviderFactory(deps: {
         resolverContext: ctx.resolverContext,
         signInResolver:
           resolver &&
-          recordEntityRef(resolver, bindings, store, logger, metrics),
+          completeSessionSignIn(resolver, { store, logger, metrics }),
       });
-      handlers.set(
-        env,
-        guardRouteHandlers(routeHandlers, {
-          providerId: ctx.providerId,
-          store,
-          bindings,
-          appUrl: ctx.appUrl,
-          isOriginAllowed: ctx.isOriginAllowed,
-          clearRefreshCookie: (req, res) =>
-            clearRefreshCookie(req, res, {
-              providerId: ctx.providerId,
-              baseUrl: ctx.baseUrl,
-              callbackUrl,
-              appOrigin: new URL(ctx.appUrl).origin,
-              cookieConfigurer: ctx.cookieConfigurer,
-            }),
-        }),
-      );
-    }
-    return new OAuthEnvironmentHandler(handlers);
+      return guardRouteHandlers(handlers, {
+        providerId: ctx.providerId,
+        store,
+        appUrl: ctx.appUrl,
+        isOriginAllowed: ctx.isOriginAllowed,
+      });
+    });
   };
 }

@@ -2,7 +2,7 @@ import type { LoggerService } from '@backstage/backend-plugin-api';
 import { InputError, NotFoundError } from '@backstage/errors';
 import express, { type Request } from 'express';
 import Router from 'express-promise-router';
-import type { SessionOwner, SessionStore } from '../session/types';
+import type { SessionOwner, SessionQueries } from '../session/types';
 import { logText } from '../logging/logText';
 import type { SessionAdminAccess } from './SessionAdminAccess';
 
@@ -30,7 +30,7 @@ function ownerOf(req: Request): SessionOwner {
  * made it.
  */
 export function sessionAdminRouter(deps: {
-  store: SessionStore;
+  store: SessionQueries;
   access: SessionAdminAccess;
   logger: LoggerService;
 }): express.Router {

@@ -1,3 +1,4 @@
+import express from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   coreServices,
@@ -258,13 +259,9 @@ describe('backchannel logout route', () => {
       },
       logger: new CapturingLogger(),
     });
-    const app = (req: IncomingMessage, res: ServerResponse) => {
-      req.resume(); // as if parsed: the stream is consumed
-      req.on('end', () => {
-        Object.assign(req, { _body: true, body: { logout_token: GOOD } });
-        handler(req, res, () => res.end('next'));
-      });
-    };
+    const app = express();
+    app.use(express.urlencoded({ extended: false }));
+    app.use(handler);
     const res = await post(app).send({ logout_token: GOOD });
     expect(res.status).toBe(200);
     expect(deletions).toEqual([{ sub: SUB }]);

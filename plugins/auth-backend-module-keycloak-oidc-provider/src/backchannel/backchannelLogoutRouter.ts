@@ -28,7 +28,7 @@ export interface BackchannelLogoutRouterOptions {
   /**
    * Deletes the sessions of one Keycloak session (`sid`) or, given only
    * `sub`, every session of the user; returns how many.
-   * `SessionStore.deleteSessionsOf` has a compatible shape.
+   * `SessionQueries.deleteSessionsOf` has a compatible shape.
    */
   deleteSessionsOf(owner: LogoutTokenSubject): Promise<number>;
   logger: LoggerService;
@@ -40,8 +40,9 @@ export interface BackchannelLogoutRouterOptions {
 }
 
 /**
- * An Express-compatible handler (it also runs on plain `node:http`, so the
- * module needs no runtime dependency on Express): `httpRouter.use(it)`.
+ * A connect-style handler on `node:http` types, mounted with
+ * `httpRouter.use(it)`; it reads the raw body itself, so it works whether or
+ * not a body parser ran before it.
  */
 export type BackchannelLogoutHandler = (
   req: IncomingMessage,
@@ -96,10 +97,16 @@ export function createBackchannelLogoutRouter(
   options: BackchannelLogoutRouterOptions,
 ): BackchannelLogoutHandler {
   const { deleteSessionsOf, logger, metrics } = options;
-  const verifier =
+  // an array may still grow: environments register as their config is read
+  const verifier: LogoutTokenVerifierLike =
     'verify' in options.verifier
       ? options.verifier
-      : selectLogoutTokenVerifier(options.verifier);
+      : {
+          verify: token =>
+            selectLogoutTokenVerifier(
+              options.verifier as readonly RoutableLogoutTokenVerifier[],
+            ).verify(token),
+        };
   const limit = options.bodyLimitBytes ?? 16 * 1024;
   const path = options.path ?? BACKCHANNEL_LOGOUT_PATH;
 

@@ -79,10 +79,14 @@ function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
   });
 }
 
-/** A body that an Express body parser already read, if one did. */
+/**
+ * A body that a body parser mounted earlier already read, if one did: the
+ * stream has then ended (`readableEnded`, public Node API) and the parsed
+ * form sits on `req.body`.
+ */
 function parsedUpstream(req: IncomingMessage): URLSearchParams | undefined {
-  const { _body: parsed, body } = req as { _body?: unknown; body?: unknown };
-  if (parsed !== true || typeof body !== 'object' || body === null) {
+  const { body } = req as { body?: unknown };
+  if (!req.readableEnded || typeof body !== 'object' || body === null) {
     return undefined;
   }
   const params = new URLSearchParams();

@@ -21,11 +21,6 @@ export interface RoutableLogoutTokenVerifier extends LogoutTokenVerifierLike {
 export function selectLogoutTokenVerifier(
   verifiers: readonly RoutableLogoutTokenVerifier[],
 ): LogoutTokenVerifierLike {
-  if (verifiers.length === 0) {
-    throw new TypeError(
-      'selectLogoutTokenVerifier needs at least one verifier',
-    );
-  }
   if (verifiers.length === 1) {
     return verifiers[0];
   }

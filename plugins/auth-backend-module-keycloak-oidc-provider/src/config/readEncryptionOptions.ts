@@ -2,7 +2,6 @@ import type { Config } from '@backstage/config';
 import { InputError } from '@backstage/errors';
 import type { RecordCipherKey } from '../session/RecordCipher';
 
-/** @public */
 export interface EncryptionOptions {
   /** The first key seals; every key opens. */
   keys: RecordCipherKey[];
@@ -38,8 +37,6 @@ function decodeSecret(secret: string): Buffer | undefined {
 /**
  * Reads `auth.session.encryption` once, at startup. Messages name the exact
  * key at fault and never contain a secret, since they end up in logs.
- *
- * @public
  */
 export function readEncryptionOptions(
   rootConfig: Config,

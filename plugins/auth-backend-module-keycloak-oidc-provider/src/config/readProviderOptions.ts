@@ -2,7 +2,7 @@ import type { Config } from '@backstage/config';
 import { readDurationFromConfig } from '@backstage/config';
 import { durationToMilliseconds } from '@backstage/types';
 
-/** Options of one `auth.providers.keycloak-oidc.<env>` block. @public */
+/** Options of one `auth.providers.keycloak-oidc.<env>` block. */
 export interface KeycloakProviderOptions {
   metadataUrl: string;
   clientId: string;
@@ -25,6 +25,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 /**
  * Reads one environment's provider block. Uses the same keys as Backstage's
  * `oidc` provider so migrating is a rename; `scope` is refused the same way.
+ * `callbackUrl` is the one Backstage's route handlers resolved (the
+ * `callbackUrl` key or their default), so both agree on it.
  */
 export function readProviderOptions(
   config: Config,
@@ -54,7 +56,7 @@ export function readProviderOptions(
     metadataUrl: config.getString('metadataUrl'),
     clientId: config.getString('clientId'),
     clientSecret: config.getString('clientSecret'),
-    callbackUrl: config.getOptionalString('callbackUrl') ?? callbackUrl,
+    callbackUrl,
     prompt: prompt === 'auto' ? undefined : prompt,
     tokenEndpointAuthMethod: method,
     tokenSignedResponseAlg: config.getOptionalString('tokenSignedResponseAlg'),

@@ -5,13 +5,12 @@ import {
   type EncryptionOptions,
 } from './readEncryptionOptions';
 
-/** @public */
 export interface RedisNodeAddress {
   host: string;
   port: number;
 }
 
-/** TLS material, already read from files where paths were given. @public */
+/** TLS material, already read from files where paths were given. */
 export interface RedisTlsOptions {
   ca?: string;
   cert?: string;
@@ -20,7 +19,7 @@ export interface RedisTlsOptions {
   rejectUnauthorized: boolean;
 }
 
-/** Which Redis deployment the module talks to. @public */
+/** Which Redis deployment the module talks to. */
 export type RedisTopology =
   | {
       mode: 'standalone';
@@ -41,7 +40,6 @@ export type RedisTopology =
     }
   | { mode: 'cluster'; nodes: RedisNodeAddress[] };
 
-/** @public */
 export type RedisConnectionOptions = RedisTopology & {
   username?: string;
   password?: string;
@@ -50,7 +48,6 @@ export type RedisConnectionOptions = RedisTopology & {
   commandTimeoutMs: number;
 };
 
-/** @public */
 export type SessionStoreOptions = {
   /** Idle lifetime of a session in seconds; slides on every refresh. */
   ttlSeconds: number;
@@ -241,8 +238,6 @@ function readTopology(redis: Config): RedisTopology {
 /**
  * Reads and validates `auth.session` once, at startup. Every problem names
  * the offending key so a misconfigured deployment fails fast and clearly.
- *
- * @public
  */
 export function readSessionStoreOptions(
   rootConfig: Config,

@@ -118,18 +118,15 @@ describe('Redis ACL user restricted to the documented rule', () => {
     }
   });
 
-  it('a user lacking a needed command fails with a message naming it', async () => {
-    const withoutGetdel = MINIMAL_ACL('test:session:').filter(
-      rule => rule !== '+getdel',
-    );
+  async function callbackAs(name: string, without: string) {
     await admin.call(
       'ACL',
       'SETUSER',
-      'backstage-nogetdel',
+      name,
       'reset',
-      ...withoutGetdel,
+      ...MINIMAL_ACL('test:session:').filter(rule => rule !== without),
     );
-    const backend = await backendAs('backstage-nogetdel');
+    const backend = await backendAs(name);
     try {
       const browser = new Browser();
       const callbackUrl = await loginUntilCallback(
@@ -137,13 +134,32 @@ describe('Redis ACL user restricted to the documented rule', () => {
         backend.authUrl,
         'alice',
       );
-      const res = await completeCallback(browser, callbackUrl, backend.authUrl);
-      expect(res.status).toBe(503);
-      expect((await res.json()).error.message).toMatch(
-        /^Session store \(Redis\) unavailable while reading the login transaction: NOPERM .*'getdel' command/,
-      );
+      return await completeCallback(browser, callbackUrl, backend.authUrl);
     } finally {
       await backend.stop();
     }
+  }
+
+  it('a user lacking a needed command fails with a message naming it', async () => {
+    // the route guard looks the pending login up before Backstage's handler
+    // runs: a 503 naming the command
+    const res = await callbackAs('backstage-noexists', '+exists');
+    expect(res.status).toBe(503);
+    expect((await res.json()).error.message).toMatch(
+      /^Session store \(Redis\) unavailable while reading the login transaction: NOPERM .*'exists' command/,
+    );
+
+    // the authenticator takes it inside Backstage's callback handler, which
+    // reports every failure to the app (here: the redirect flow's URL)
+    const taken = await callbackAs('backstage-nogetdel', '+getdel');
+    expect(taken.status).toBe(302);
+    const location = new URL(taken.headers.get('location')!);
+    expect(location.origin).toBe('http://localhost:3000');
+    expect(location.searchParams.get('error')).toMatch(
+      /^Session store \(Redis\) unavailable while reading the login transaction: NOPERM .*'getdel' command/,
+    );
+    expect(taken.headers.getSetCookie().join()).not.toMatch(
+      /keycloak-oidc-refresh-token=[^;]/,
+    );
   });
 });

@@ -63,32 +63,32 @@ export class SessionRefresher {
     { lockLeaseMs }: { lockLeaseMs: number },
   ): Promise<RefreshOutcome> {
     const { store, now } = this.deps;
-    const first = await store.readForRefresh(handle, {
+    const read = await store.readForRefresh(handle, {
       leaseMs: lockLeaseMs,
       freshness: freshnessAt(now(), this.deps),
     });
-    if (!first.session) {
-      throw sessionGone();
-    }
-    if (first.fresh) {
-      return { session: first.session, source: 'fresh' }; // no Keycloak call
-    }
-    if (first.lockToken) {
-      return this.#refreshUnderLock(
-        client,
-        handle,
-        first.lockToken,
-        first.session,
-      );
-    }
-
-    const waitStarted = now();
-    try {
-      return await this.#waitForHolder(handle, client, first.session, {
-        lockLeaseMs,
-      });
-    } finally {
-      this.deps.onLockWait?.(now() - waitStarted);
+    switch (read.kind) {
+      case 'missing':
+        throw sessionGone();
+      case 'fresh':
+        return { session: read.session, source: 'fresh' }; // no Keycloak call
+      case 'lockedByUs':
+        return this.#refreshUnderLock(
+          client,
+          handle,
+          read.lockToken,
+          read.session,
+        );
+      default: {
+        const waitStarted = now();
+        try {
+          return await this.#waitForHolder(handle, client, read.session, {
+            lockLeaseMs,
+          });
+        } finally {
+          this.deps.onLockWait?.(now() - waitStarted);
+        }
+      }
     }
   }
 
@@ -108,20 +108,24 @@ export class SessionRefresher {
     const waitUntil = now() + lockLeaseMs + 1000;
     for (;;) {
       await new Promise(r => setTimeout(r, LOCK_POLL_MS));
-      const { session, lockToken } = await store.readForRefresh(handle, {
-        leaseMs: lockLeaseMs,
-      });
-      if (!session || session.record.refreshToken !== seen) {
-        if (lockToken) {
-          await store.releaseRefreshLock(handle, lockToken);
-        }
-        if (!session) {
-          throw sessionGone();
-        }
-        return { session, source: 'waited' };
+      const read = await store.readForRefresh(handle, { leaseMs: lockLeaseMs });
+      if (read.kind === 'missing') {
+        throw sessionGone();
       }
-      if (lockToken) {
-        return this.#refreshUnderLock(client, handle, lockToken, session);
+      if (read.session.record.refreshToken !== seen) {
+        // the holder stored a new token set: use it
+        if (read.kind === 'lockedByUs') {
+          await store.releaseRefreshLock(handle, read.lockToken);
+        }
+        return { session: read.session, source: 'waited' };
+      }
+      if (read.kind === 'lockedByUs') {
+        return this.#refreshUnderLock(
+          client,
+          handle,
+          read.lockToken,
+          read.session,
+        );
       }
       if (now() > waitUntil) {
         throw new KeycloakUnavailableError(

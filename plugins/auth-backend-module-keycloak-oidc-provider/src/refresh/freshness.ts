@@ -11,8 +11,6 @@ import type { SessionRecord } from '../session/types';
  *   even when access tokens live for an hour.
  *
  * The Redis store evaluates the same rule in its READ_FOR_REFRESH script.
- *
- * @public
  */
 export interface Freshness {
   /** epoch ms */

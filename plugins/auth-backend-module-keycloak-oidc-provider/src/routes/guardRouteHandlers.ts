@@ -8,37 +8,41 @@ import {
   decodeOAuthState,
   type AuthProviderRouteHandlers,
 } from '@backstage/plugin-auth-node';
-import type { Request, Response } from 'express';
-import type { RequestBindings } from '../authenticator';
 import { SessionEndedError } from '../errors';
-import { assertAllowedRedirectUrl } from './redirectUrlPolicy';
 import type { SessionStore } from '../session/types';
+import { assertAllowedRedirectUrl } from './redirectUrlPolicy';
 
 /**
- * Wraps Backstage's OAuth route handlers for one environment:
+ * Wraps Backstage's OAuth route handlers for one environment so bad input
+ * gets a precise 4xx and an outage a 503:
  * - `/start` refuses a `redirectUrl` off the app's allowed origins (and a
  *   redirect flow without one) with a 400 before anything is stored;
- * - the callback is refused with a precise 4xx (not a web-message page or
- *   redirect) when its state is missing, unknown, already used, or not
- *   bound to this browser's nonce cookie; otherwise the pending login is
- *   taken from the store exactly once and handed to the authenticator;
- * - `/refresh` answers 401 and clears the refresh cookie when the session
- *   has ended, and 503 naming the dependency when Redis or Keycloak failed
- *   (upstream would turn everything into a 401 and keep the cookie).
+ * - the callback is refused with a 4xx when its state is missing, names a
+ *   foreign redirect, is not bound to this browser's nonce cookie, or has no
+ *   pending login (unknown, expired, already used);
+ * - `/refresh` answers 401 when the session has ended and 503 naming the
+ *   dependency when Redis or Keycloak failed.
+ *
+ * Why not upstream's own answers: plugin-auth-node's
+ * `createOAuthRouteHandlers` (src/oauth/createOAuthRouteHandlers.ts) renders
+ * every callback failure, its own nonce check included, as a 200 web-message
+ * page (or a redirect to the state's `redirectUrl`), and wraps every refresh
+ * failure in `AuthenticationError('Refresh failed')`. Neither has a seam for
+ * the status code, so the callback is judged before it runs and our own
+ * typed refresh errors are unwrapped after.
  */
 export function guardRouteHandlers(
   handlers: AuthProviderRouteHandlers,
   options: {
     providerId: string;
     store: SessionStore;
-    bindings: RequestBindings;
     appUrl: string;
     isOriginAllowed(origin: string): boolean;
-    clearRefreshCookie(req: Request, res: Response): void;
   },
 ): AuthProviderRouteHandlers {
-  const { providerId, store, bindings } = options;
-  const nonceCookie = `${providerId}-nonce`;
+  const { store } = options;
+  // the name OAuthCookieManager gives the nonce cookie
+  const nonceCookie = `${options.providerId}-nonce`;
 
   function checkRedirect(flow: unknown, redirectUrl: unknown) {
     if (redirectUrl !== undefined) {
@@ -68,25 +72,23 @@ export function guardRouteHandlers(
       // the state travels through the browser: check it again before
       // upstream redirects to it, even on a failed callback
       checkRedirect(decoded.flow, decoded.redirectUrl);
-      const { nonce } = decoded;
       const cookieNonce = req.cookies?.[nonceCookie];
       if (!cookieNonce) {
         throw new NotAllowedError(
           `The sign-in callback arrived without the ${nonceCookie} cookie; finish the sign-in in the browser that started it, within 10 minutes`,
         );
       }
-      if (cookieNonce !== nonce) {
+      if (cookieNonce !== decoded.nonce) {
         throw new NotAllowedError(
           `The sign-in state does not belong to this browser (${nonceCookie} mismatch)`,
         );
       }
-      const transaction = await store.takeLoginTransaction(state);
-      if (!transaction) {
+      // only looked at: the authenticator takes it, exactly once
+      if (!(await store.hasLoginTransaction(state))) {
         throw new InputError(
           'Unknown, expired or already used sign-in state; start the sign-in again',
         );
       }
-      bindings.pendingLogins.set(req, transaction);
       return handlers.frameHandler(req, res);
     },
 
@@ -99,7 +101,6 @@ export function guardRouteHandlers(
             ? error.cause
             : error;
         if (cause instanceof SessionEndedError) {
-          options.clearRefreshCookie(req, res);
           throw new AuthenticationError(cause.message);
         }
         if (cause instanceof ServiceUnavailableError) {

@@ -2,9 +2,14 @@ import type { CookieConfigurer } from '@backstage/plugin-auth-node';
 import type { Request, Response } from 'express';
 
 /**
- * Clears `<providerId>-refresh-token` (and any chunked parts) with the same
- * attributes Backstage's OAuthCookieManager set it with, so the browser
- * really drops it. Mirrors its default cookie configurer.
+ * Clears `<providerId>-refresh-token` with the attributes Backstage set it
+ * with, so the browser really drops it.
+ *
+ * No upstream seam: plugin-auth-node's `OAuthCookieManager`
+ * (src/oauth/OAuthCookieManager.ts) removes the refresh cookie only in its
+ * logout route and exports neither itself nor its `defaultCookieConfigurer`,
+ * so the default attributes below mirror that configurer. A handle is far
+ * below its 4,000-character chunking threshold, so there are no chunks.
  */
 export function clearRefreshCookie(
   req: Request,
@@ -12,46 +17,33 @@ export function clearRefreshCookie(
   options: {
     providerId: string;
     baseUrl: string;
+    appUrl: string;
     callbackUrl: string;
-    appOrigin: string;
     cookieConfigurer?: CookieConfigurer;
   },
 ): void {
-  const { providerId, callbackUrl } = options;
-  const appOrigin = req.get('origin') ?? options.appOrigin;
-  const configured = options.cookieConfigurer
-    ? options.cookieConfigurer({
-        providerId,
-        baseUrl: options.baseUrl,
-        callbackUrl,
-        appOrigin,
-      })
-    : defaultCookieConfig(providerId, callbackUrl, appOrigin);
-  const cookieOptions = {
+  const { providerId, baseUrl, callbackUrl } = options;
+  const appOrigin = req.get('origin') ?? new URL(options.appUrl).origin;
+  const configure = options.cookieConfigurer ?? defaultCookieConfigurer;
+  res.cookie(`${providerId}-refresh-token`, '', {
     httpOnly: true,
-    sameSite: 'lax' as const,
-    ...configured,
+    sameSite: 'lax',
+    ...configure({ providerId, baseUrl, callbackUrl, appOrigin }),
     maxAge: 0,
-  };
-  const name = `${providerId}-refresh-token`;
-  const cookies: Record<string, string> = req.cookies ?? {};
-  res.cookie(name, '', cookieOptions);
-  for (let i = 0; cookies[`${name}-${i}`]; i++) {
-    res.cookie(`${name}-${i}`, '', cookieOptions);
-  }
+  });
 }
 
-function defaultCookieConfig(
-  providerId: string,
-  callbackUrl: string,
-  appOrigin: string,
-) {
+const defaultCookieConfigurer: CookieConfigurer = ({
+  providerId,
+  callbackUrl,
+  appOrigin,
+}) => {
   const { hostname, pathname, protocol } = new URL(callbackUrl);
   const secure = protocol === 'https:';
-  const sameSite: 'lax' | 'none' =
+  const sameSite =
     new URL(appOrigin).hostname !== hostname && secure ? 'none' : 'lax';
   const path = pathname.endsWith(`${providerId}/handler/frame`)
     ? pathname.slice(0, -'/handler/frame'.length)
     : `${pathname}/${providerId}`;
   return { path, secure, sameSite };
-}
+};

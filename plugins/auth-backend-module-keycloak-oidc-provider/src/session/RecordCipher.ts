@@ -16,7 +16,6 @@ const BASE64URL_PATTERN = /^[A-Za-z0-9_-]*$/;
 // Records are a few KB; anything bigger did not come from seal().
 const MAX_PLAINTEXT_BYTES = 1024 * 1024;
 
-/** @public */
 export interface RecordCipherKey {
   /** Stored in every sealed value, so a value names the key that opens it. */
   id: string;
@@ -24,7 +23,6 @@ export interface RecordCipherKey {
   key: Buffer;
 }
 
-/** @public */
 export type OpenResult =
   { plaintext: string } | { failure: 'unknown-key' | 'corrupt' };
 
@@ -55,8 +53,6 @@ function decodeBase64url(segment: string): Buffer | undefined {
  * The first key seals; every key opens, so keys rotate without logging
  * everyone out: prepend a new key, deploy, and remove the old one once the
  * records it sealed have expired.
- *
- * @public
  */
 export class RecordCipher implements RecordSealer {
   readonly #encryptingKeyId: string;

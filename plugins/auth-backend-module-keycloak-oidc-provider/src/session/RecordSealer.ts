@@ -2,8 +2,6 @@
  * Seals token sets before they reach the store and opens them after; the
  * store passes the key it stores under as associated data, so a sealed
  * value copied to another key does not open. `RecordCipher` implements it.
- *
- * @public
  */
 export interface RecordSealer {
   seal(plaintext: string, associatedData: string): string;

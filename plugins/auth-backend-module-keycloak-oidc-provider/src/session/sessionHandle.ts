@@ -72,8 +72,13 @@ export function parseSessionId(
 }
 
 /** The store key id for a login transaction, derived from its OAuth state. */
-export function loginKeyId(state: string): string {
+export function loginStateKeyId(state: string): string {
   return sha256(state);
+}
+
+/** The store key id of a back-channel logout token's `jti`. */
+export function logoutTokenKeyId(jti: string): string {
+  return sha256(jti);
 }
 
 /** The stored form of a Keycloak `sid`, matched by back-channel logout. */

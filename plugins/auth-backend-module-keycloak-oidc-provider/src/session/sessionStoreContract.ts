@@ -1,10 +1,15 @@
 /* eslint-disable jest/no-export */
-import { createSessionHandle } from './sessionHandle';
-import type { SessionRecord, SessionStore } from './types';
+import { createSessionHandle, isWellFormedHandle } from './sessionHandle';
+import type {
+  SessionQueries,
+  SessionRecord,
+  SessionStorage,
+  SessionStore,
+} from './types';
 
 const SAMPLE_SUB = 'f1a2b3c4-0000-4000-8000-000000000001';
 
-/** A handle for a session of `sub` (the sample record's by default). */
+/** A well-formed handle of `sub` that no store issued. */
 export const newHandle = (sub: string = SAMPLE_SUB) => createSessionHandle(sub);
 
 export function sampleRecord(
@@ -30,19 +35,22 @@ export function sampleRecord(
 /** The behaviour every SessionStore must have; run against each implementation. */
 export function describeSessionStoreContract(
   name: string,
-  setup: () => Promise<SessionStore>,
+  setup: () => Promise<SessionStorage>,
 ) {
   describe(`${name} (SessionStore contract)`, () => {
+    let storage: SessionStorage;
     let store: SessionStore;
+    let queries: SessionQueries;
 
     beforeEach(async () => {
-      store = await setup();
+      storage = await setup();
+      store = storage.sessions;
+      queries = storage.queries;
     });
 
     it('creates, reads, updates and deletes a session', async () => {
-      const handle = newHandle();
       const record = sampleRecord();
-      await store.createSession(handle, record, 60_000);
+      const { handle } = await store.createSession(record, 60_000);
       expect(await store.getSession(handle)).toEqual({ record });
 
       const next = {
@@ -59,8 +67,7 @@ export function describeSessionStoreContract(
     });
 
     it('does not resurrect a deleted session on update', async () => {
-      const handle = newHandle();
-      await store.createSession(handle, sampleRecord(), 60_000);
+      const { handle } = await store.createSession(sampleRecord(), 60_000);
       await store.deleteSession(handle);
       expect(await store.updateSession(handle, sampleRecord(), 60_000)).toBe(
         false,
@@ -69,9 +76,8 @@ export function describeSessionStoreContract(
     });
 
     it('records the entity ref without touching the record', async () => {
-      const handle = newHandle();
       const record = sampleRecord();
-      await store.createSession(handle, record, 60_000);
+      const { handle } = await store.createSession(record, 60_000);
       await store.setEntityRef(handle, 'user:default/alice');
       expect(await store.getSession(handle)).toEqual({
         record,
@@ -84,9 +90,8 @@ export function describeSessionStoreContract(
     });
 
     it('slides the TTL on update', async () => {
-      const handle = newHandle();
       // wide margins: only a 400 ms stall before the update can break it
-      await store.createSession(handle, sampleRecord(), 1_000);
+      const { handle } = await store.createSession(sampleRecord(), 1_000);
       await new Promise(r => setTimeout(r, 600));
       expect(await store.updateSession(handle, sampleRecord(), 10_000)).toBe(
         true,
@@ -96,8 +101,7 @@ export function describeSessionStoreContract(
     });
 
     it('expires sessions after their TTL', async () => {
-      const handle = newHandle();
-      await store.createSession(handle, sampleRecord(), 50);
+      const { handle } = await store.createSession(sampleRecord(), 50);
       await new Promise(r => setTimeout(r, 120));
       expect(await store.getSession(handle)).toBeUndefined();
     });
@@ -105,33 +109,53 @@ export function describeSessionStoreContract(
     it('hands out a login transaction exactly once', async () => {
       const tx = { codeVerifier: 'v', nonce: 'n', createdAt: 1 };
       await store.putLoginTransaction('state-1', tx, 60_000);
+      // looking does not consume it
+      expect(await store.hasLoginTransaction('state-1')).toBe(true);
+      expect(await store.hasLoginTransaction('state-1')).toBe(true);
       const results = await Promise.all([
         store.takeLoginTransaction('state-1'),
         store.takeLoginTransaction('state-1'),
       ]);
       expect(results.filter(Boolean)).toEqual([tx]);
       expect(await store.takeLoginTransaction('unknown')).toBeUndefined();
+      expect(await store.hasLoginTransaction('state-1')).toBe(false);
+    });
+
+    it('issues a new unguessable handle for every session', async () => {
+      const record = sampleRecord();
+      const a = await store.createSession(record, 60_000);
+      const b = await store.createSession(record, 60_000);
+      expect(a.handle).not.toBe(b.handle);
+      for (const { handle } of [a, b]) {
+        expect(isWellFormedHandle(handle)).toBe(true);
+        // 256 random bits after the user tag
+        expect(Buffer.from(handle.split('.')[1], 'base64url')).toHaveLength(32);
+      }
+      expect((await store.getSession(a.handle))?.record).toEqual(record);
     });
 
     it('hands the refresh lock to one holder at a time', async () => {
-      const handle = newHandle();
       const record = sampleRecord();
-      await store.createSession(handle, record, 60_000);
+      const { handle } = await store.createSession(record, 60_000);
 
-      const first = await store.readForRefresh(handle, { leaseMs: 10_000 });
+      const lease = { leaseMs: 10_000 };
+      const first = await store.readForRefresh(handle, lease);
       expect(first).toEqual({
+        kind: 'lockedByUs',
         session: { record },
         lockToken: expect.any(String),
       });
+      if (first.kind !== 'lockedByUs') throw new Error('no lock');
       // another caller gets the session to wait on, but no lock
-      expect(await store.readForRefresh(handle, { leaseMs: 10_000 })).toEqual({
+      expect(await store.readForRefresh(handle, lease)).toEqual({
+        kind: 'lockedByOther',
         session: { record },
       });
 
       await store.releaseRefreshLock(handle, 'not-the-owner');
-      expect(
-        (await store.readForRefresh(handle, { leaseMs: 10_000 })).lockToken,
-      ).toBeUndefined();
+      expect((await store.readForRefresh(handle, lease)).kind).toBe(
+        'lockedByOther',
+      );
 
       // writing the refreshed record releases the lock in the same step
       const next = { ...record, refreshToken: 'rotated' };
@@ -140,21 +164,19 @@ export function describeSessionStoreContract(
           lockToken: first.lockToken,
         }),
       ).toBe(true);
-      const second = await store.readForRefresh(handle, { leaseMs: 10_000 });
-      expect(second.session?.record.refreshToken).toBe('rotated');
-      expect(second.lockToken).toEqual(expect.any(String));
-      await store.releaseRefreshLock(handle, second.lockToken!);
-      expect(
-        (await store.readForRefresh(handle, { leaseMs: 10_000 })).lockToken,
-      ).toEqual(expect.any(String));
+      const second = await store.readForRefresh(handle, lease);
+      if (second.kind !== 'lockedByUs') throw new Error('no lock');
+      expect(second.session.record.refreshToken).toBe('rotated');
+      await store.releaseRefreshLock(handle, second.lockToken);
+      expect((await store.readForRefresh(handle, lease)).kind).toBe(
+        'lockedByUs',
+      );
     });
 
     it('serves a fresh access token without taking the lock', async () => {
-      const handle = newHandle();
       const expiresAt = Date.now() + 300_000;
       const refreshedAt = Date.now() - 1000;
-      await store.createSession(
-        handle,
+      const { handle } = await store.createSession(
         sampleRecord({ accessTokenExpiresAt: expiresAt, refreshedAt }),
         60_000,
       );
@@ -165,9 +187,7 @@ export function describeSessionStoreContract(
           confirmedSince: refreshedAt,
         },
       });
-      expect(fresh.session).toBeDefined();
-      expect(fresh.fresh).toBe(true);
-      expect(fresh.lockToken).toBeUndefined();
+      expect(fresh.kind).toBe('fresh');
       const stale = await store.readForRefresh(handle, {
         leaseMs: 10_000,
         freshness: {
@@ -175,16 +195,13 @@ export function describeSessionStoreContract(
           confirmedSince: refreshedAt,
         },
       });
-      expect(stale.fresh).toBeUndefined();
-      expect(stale.lockToken).toEqual(expect.any(String));
+      expect(stale.kind).toBe('lockedByUs');
     });
 
     it('does not serve a valid access token that Keycloak has not confirmed recently', async () => {
-      const handle = newHandle();
       const expiresAt = Date.now() + 3_600_000;
       const refreshedAt = Date.now() - 61_000;
-      await store.createSession(
-        handle,
+      const { handle } = await store.createSession(
         sampleRecord({ accessTokenExpiresAt: expiresAt, refreshedAt }),
         60_000,
       );
@@ -195,9 +212,8 @@ export function describeSessionStoreContract(
           confirmedSince: refreshedAt + 1,
         },
       });
-      expect(unconfirmed.fresh).toBeUndefined();
-      expect(unconfirmed.lockToken).toEqual(expect.any(String));
-      await store.releaseRefreshLock(handle, unconfirmed.lockToken!);
+      if (unconfirmed.kind !== 'lockedByUs') throw new Error('no lock');
+      await store.releaseRefreshLock(handle, unconfirmed.lockToken);
 
       // a refresh grant confirms it again
       expect(
@@ -217,29 +233,33 @@ export function describeSessionStoreContract(
           confirmedSince: refreshedAt + 1,
         },
       });
-      expect(confirmed.fresh).toBe(true);
+      expect(confirmed.kind).toBe('fresh');
     });
 
     it('takes no lock for a missing session', async () => {
       expect(
         await store.readForRefresh(newHandle(), { leaseMs: 10_000 }),
-      ).toEqual({ session: undefined });
+      ).toEqual({ kind: 'missing' });
     });
 
     it('lets a crashed holder block only for its lease', async () => {
-      const handle = newHandle();
-      await store.createSession(handle, sampleRecord(), 60_000);
+      const { handle } = await store.createSession(sampleRecord(), 60_000);
       const take = () => store.readForRefresh(handle, { leaseMs: 50 });
-      expect((await take()).lockToken).toBeDefined();
-      expect((await take()).lockToken).toBeUndefined();
+      expect((await take()).kind).toBe('lockedByUs');
+      expect((await take()).kind).toBe('lockedByOther');
       await new Promise(r => setTimeout(r, 120));
-      expect((await take()).lockToken).toBeDefined();
+      expect((await take()).kind).toBe('lockedByUs');
     });
 
     it('keeps sessions of different handles apart', async () => {
-      const [a, b] = [newHandle('a'), newHandle('b')];
-      await store.createSession(a, sampleRecord({ sub: 'a' }), 60_000);
-      await store.createSession(b, sampleRecord({ sub: 'b' }), 60_000);
+      const { handle: a } = await store.createSession(
+        sampleRecord({ sub: 'a' }),
+        60_000,
+      );
+      const { handle: b } = await store.createSession(
+        sampleRecord({ sub: 'b' }),
+        60_000,
+      );
       await store.deleteSession(a);
       expect((await store.getSession(b))?.record.sub).toBe('b');
     });
@@ -250,9 +270,7 @@ export function describeSessionStoreContract(
         overrides: Partial<SessionRecord> = {},
         options: { maxSessionsPerUser?: number; userAgent?: string } = {},
       ) => {
-        const handle = newHandle(sub);
-        const result = await store.createSession(
-          handle,
+        return store.createSession(
           sampleRecord({ sub, ...overrides }),
           60_000,
           {
@@ -260,7 +278,6 @@ export function describeSessionStoreContract(
             metadata: { userAgent: options.userAgent },
           },
         );
-        return { handle, ...result };
       };
 
       it('evicts the oldest sessions beyond maxSessionsPerUser', async () => {
@@ -290,28 +307,28 @@ export function describeSessionStoreContract(
         const other = await sessionOf(`other-${sub}`, { sid: 'sid-a' });
         await store.setEntityRef(c.handle, 'user:default/carol');
 
-        expect(await store.deleteSessionsOf({ sub, sid: 'sid-a' })).toBe(1);
+        expect(await queries.deleteSessionsOf({ sub, sid: 'sid-a' })).toBe(1);
         expect(await store.getSession(a.handle)).toBeUndefined();
         expect(await store.getSession(b.handle)).toBeDefined();
         expect(await store.getSession(other.handle)).toBeDefined();
 
-        expect(await store.deleteSessionsOf({ sid: 'sid-b' })).toBe(1);
+        expect(await queries.deleteSessionsOf({ sid: 'sid-b' })).toBe(1);
         expect(await store.getSession(b.handle)).toBeUndefined();
 
         expect(
-          await store.deleteSessionsOf({ entityRef: 'user:default/carol' }),
+          await queries.deleteSessionsOf({ entityRef: 'user:default/carol' }),
         ).toBe(1);
         expect(await store.getSession(c.handle)).toBeUndefined();
 
         const d = await sessionOf(sub);
-        expect(await store.deleteSessionsOf({ sub })).toBe(1);
+        expect(await queries.deleteSessionsOf({ sub })).toBe(1);
         expect(await store.getSession(d.handle)).toBeUndefined();
         expect(await store.getSession(other.handle)).toBeDefined();
-        expect(await store.deleteSessionsOf({ sub })).toBe(0);
+        expect(await queries.deleteSessionsOf({ sub })).toBe(0);
       });
 
       it('lists, counts, extends and revokes sessions without showing tokens', async () => {
-        const before = await store.countSessions();
+        const before = await queries.countSessions();
         const sub = `admin-${Math.random()}`;
         const older = await sessionOf(
           sub,
@@ -322,9 +339,9 @@ export function describeSessionStoreContract(
         );
         await sessionOf(sub, { createdAt: 2000 });
         await store.setEntityRef(older.handle, 'user:default/dave');
-        expect(await store.countSessions()).toBe(before + 2);
+        expect(await queries.countSessions()).toBe(before + 2);
 
-        const list = await store.listSessions({ sub });
+        const list = await queries.listSessions({ sub });
         expect(list).toEqual([
           {
             id: expect.stringMatching(/^[\w-]{16}\.[\w-]{43}$/),
@@ -341,25 +358,27 @@ export function describeSessionStoreContract(
         expect(text).not.toContain('token-value');
         expect(text).not.toContain(older.handle);
         expect(
-          await store.listSessions({ entityRef: 'user:default/dave' }),
+          await queries.listSessions({ entityRef: 'user:default/dave' }),
         ).toEqual([{ ...list[0], expiresAt: expect.any(Number) }]);
 
-        expect(await store.extendSessionById(list[0].id, 3_600_000)).toBe(true);
-        const [extended] = await store.listSessions({ sub });
+        expect(await queries.extendSessionById(list[0].id, 3_600_000)).toBe(
+          true,
+        );
+        const [extended] = await queries.listSessions({ sub });
         expect(extended.expiresAt).toBeGreaterThan(Date.now() + 3_500_000);
 
-        expect(await store.deleteSessionById(list[0].id)).toBe(true);
-        expect(await store.deleteSessionById(list[0].id)).toBe(false);
+        expect(await queries.deleteSessionById(list[0].id)).toBe(true);
+        expect(await queries.deleteSessionById(list[0].id)).toBe(false);
         expect(await store.getSession(older.handle)).toBeUndefined();
-        expect(await store.countSessions()).toBe(before + 1);
-        expect(await store.deleteSessionById('not-an-id')).toBe(false);
-        expect(await store.extendSessionById('not-an-id', 1000)).toBe(false);
+        expect(await queries.countSessions()).toBe(before + 1);
+        expect(await queries.deleteSessionById('not-an-id')).toBe(false);
+        expect(await queries.extendSessionById('not-an-id', 1000)).toBe(false);
       });
 
       it('remembers a logout token id once', async () => {
         const jti = `jti-${Math.random()}`;
-        expect(await store.markLogoutTokenSeen(jti, 60_000)).toBe(true);
-        expect(await store.markLogoutTokenSeen(jti, 60_000)).toBe(false);
+        expect(await storage.logoutTokens.markSeen(jti, 60_000)).toBe(true);
+        expect(await storage.logoutTokens.markSeen(jti, 60_000)).toBe(false);
       });
     });
   });

@@ -3,8 +3,6 @@ import type { Freshness } from '../refresh/freshness';
 /**
  * What `start` remembers for the callback: PKCE verifier and OIDC nonce.
  * Single use; lives for a few minutes.
- *
- * @public
  */
 export interface LoginTransaction {
   codeVerifier: string;
@@ -15,8 +13,6 @@ export interface LoginTransaction {
 /**
  * Everything the backend keeps for one signed-in browser. Never sent to the
  * browser; the browser only holds the opaque handle.
- *
- * @public
  */
 export interface SessionRecord {
   /** Keycloak user id */
@@ -47,8 +43,6 @@ export interface SessionRecord {
 
 /**
  * The OIDC standard claims a session keeps about its user.
- *
- * @public
  */
 export interface ProfileClaims {
   email?: string;
@@ -64,8 +58,6 @@ export interface ProfileClaims {
  * Whose sessions an operation means: a Keycloak user (`sub`), optionally
  * narrowed to one Keycloak session (`sid`), as a back-channel logout token
  * names them; or a Backstage user entity.
- *
- * @public
  */
 export type SessionOwner =
   | { sub: string; sid?: string }
@@ -74,8 +66,6 @@ export type SessionOwner =
 
 /**
  * What operators may see of a session: never a token nor the handle.
- *
- * @public
  */
 export interface SessionSummary {
   /** Stable id for the admin API; derived from a hash of the handle */
@@ -91,12 +81,12 @@ export interface SessionSummary {
   userAgent?: string;
 }
 
-/** Facts about the login recorded with a new session. @public */
+/** Facts about the login recorded with a new session. */
 export interface SessionMetadata {
   userAgent?: string;
 }
 
-/** @public */
+/** A session as the refresh path reads it. */
 export interface StoredSession {
   record: SessionRecord;
   /** The Backstage user entity the session signed in as, once resolved */
@@ -104,10 +94,23 @@ export interface StoredSession {
 }
 
 /**
- * Server-side storage for login transactions and sessions. Implementations
- * key sessions by a hash of the handle, never by the handle itself.
- *
- * @public
+ * What the start of a refresh found, in one round trip:
+ * - `missing`: no such session (unknown, expired or signed out);
+ * - `fresh`: its token set may be served as is (see `isFresh`), no lock taken;
+ * - `lockedByUs`: this caller holds the session's refresh lock (`lockToken`)
+ *   and should refresh at Keycloak;
+ * - `lockedByOther`: another request, on any backend instance, holds it.
+ */
+export type RefreshRead =
+  | { kind: 'missing' }
+  | { kind: 'fresh'; session: StoredSession }
+  | { kind: 'lockedByUs'; session: StoredSession; lockToken: string }
+  | { kind: 'lockedByOther'; session: StoredSession };
+
+/**
+ * Login transactions and sessions, as the sign-in and refresh paths use
+ * them. Implementations key sessions by a hash of the handle, never by the
+ * handle itself, and create the handles.
  */
 export interface SessionStore {
   putLoginTransaction(
@@ -115,22 +118,23 @@ export interface SessionStore {
     transaction: LoginTransaction,
     ttlMs: number,
   ): Promise<void>;
+  /** Whether a login transaction is pending for `state` (it is not consumed). */
+  hasLoginTransaction(state: string): Promise<boolean>;
   /** Atomically reads and deletes; a second call for the same state gets nothing. */
   takeLoginTransaction(state: string): Promise<LoginTransaction | undefined>;
 
   getSession(handle: string): Promise<StoredSession | undefined>;
   /**
-   * Creates a new session. The handle must come from
-   * `createSessionHandle(record.sub)`. With `maxSessionsPerUser`, the
-   * user's oldest sessions beyond it are deleted in the same atomic step;
-   * returns how many were evicted.
+   * Creates a new session of `record.sub` under a new handle. With
+   * `maxSessionsPerUser`, the user's oldest sessions beyond it are deleted
+   * in the same atomic step. Returns the handle, the only way to reach the
+   * session, and how many older sessions were evicted.
    */
   createSession(
-    handle: string,
     record: SessionRecord,
     ttlMs: number,
     options?: { metadata?: SessionMetadata; maxSessionsPerUser?: number },
-  ): Promise<{ evicted: number }>;
+  ): Promise<{ handle: string; evicted: number }>;
   /**
    * Replaces the record of an existing session and slides its TTL, and the
    * TTLs of the indexes that point to it (its user's, its Keycloak `sid`'s
@@ -146,23 +150,26 @@ export interface SessionStore {
     options?: { lockToken?: string; entityRef?: string },
   ): Promise<boolean>;
   /**
-   * One round trip at the start of a refresh. Returns the session, and:
-   * `fresh: true` when it may be served as is (see `isFresh`; omit
-   * `freshness` to never count it fresh); otherwise a `lockToken` when
-   * this caller took the session's refresh lock for `leaseMs`, or no token
-   * when another holder (any backend instance) has it.
+   * The start of a refresh. Omit `freshness` to never count the session
+   * fresh; a lock taken lives for `leaseMs`.
    */
   readForRefresh(
     handle: string,
     options: { leaseMs: number; freshness?: Freshness },
-  ): Promise<{ session?: StoredSession; lockToken?: string; fresh?: boolean }>;
+  ): Promise<RefreshRead>;
   /** Releases the lock if `token` still owns it. */
   releaseRefreshLock(handle: string, token: string): Promise<void>;
   /** Records which user entity the session belongs to; keeps the TTL. */
   setEntityRef(handle: string, entityRef: string): Promise<void>;
   /** Returns whether a session was deleted. */
   deleteSession(handle: string): Promise<boolean>;
+}
 
+/**
+ * Operations on sessions by owner or by admin id, for back-channel logout
+ * and the admin API. None of them sees a token or a handle.
+ */
+export interface SessionQueries {
   /**
    * Deletes the sessions of a Keycloak user (`sub`), only those of one
    * Keycloak session when `sid` is given, or of a Backstage entity.
@@ -177,10 +184,18 @@ export interface SessionStore {
   deleteSessionById(id: string): Promise<boolean>;
   /** Sets a session's remaining lifetime; whether it existed. */
   extendSessionById(id: string, ttlMs: number): Promise<boolean>;
-  /**
-   * Remembers a back-channel logout token's `jti` until `ttlMs`; true the
-   * first time, false when it was seen before (a replay).
-   */
-  markLogoutTokenSeen(jti: string, ttlMs: number): Promise<boolean>;
+}
+
+/** Remembers back-channel logout token ids, so a replayed token is refused. */
+export interface LogoutTokenReplayCache {
+  /** True the first time `jti` is seen within `ttlMs`, false for a replay. */
+  markSeen(jti: string, ttlMs: number): Promise<boolean>;
+}
+
+/** The configured storage, as the module wires it. */
+export interface SessionStorage {
+  sessions: SessionStore;
+  queries: SessionQueries;
+  logoutTokens: LogoutTokenReplayCache;
   close(): Promise<void>;
 }

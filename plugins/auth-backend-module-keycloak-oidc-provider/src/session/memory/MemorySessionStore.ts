@@ -1,20 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { isFresh, type Freshness } from '../refresh/freshness';
+import { isFresh, type Freshness } from '../../refresh/freshness';
 import {
-  loginKeyId,
+  createSessionHandle,
+  loginStateKeyId,
   parseSessionId,
   sessionIdOfHandle,
   userTag,
-} from './sessionHandle';
+} from '../sessionHandle';
 import type {
   LoginTransaction,
+  RefreshRead,
   SessionMetadata,
   SessionOwner,
+  SessionQueries,
   SessionRecord,
   SessionStore,
   SessionSummary,
   StoredSession,
-} from './types';
+} from '../types';
 
 interface Entry<T> {
   value: T;
@@ -34,15 +37,12 @@ const SWEEP_INTERVAL_MS = 60_000;
  * per-user limits), but sessions die with the process and are not shared
  * between replicas. Per-user operations scan every session: fine at
  * development scale.
- *
- * @public
  */
-export class MemorySessionStore implements SessionStore {
+export class MemorySessionStore implements SessionStore, SessionQueries {
   readonly #logins = new Map<string, Entry<LoginTransaction>>();
   /** by session id (`<tag>.<sha256(handle)>`) */
   readonly #sessions = new Map<string, Entry<MemorySession>>();
   readonly #locks = new Map<string, Entry<string>>();
-  readonly #seenJtis = new Map<string, Entry<true>>();
   readonly #sweeper: NodeJS.Timeout;
   readonly #now: () => number;
 
@@ -57,16 +57,20 @@ export class MemorySessionStore implements SessionStore {
     transaction: LoginTransaction,
     ttlMs: number,
   ): Promise<void> {
-    this.#logins.set(loginKeyId(state), {
+    this.#logins.set(loginStateKeyId(state), {
       value: { ...transaction },
       expiresAt: this.#now() + ttlMs,
     });
   }
 
+  async hasLoginTransaction(state: string): Promise<boolean> {
+    return !!this.#live(this.#logins, loginStateKeyId(state));
+  }
+
   async takeLoginTransaction(
     state: string,
   ): Promise<LoginTransaction | undefined> {
-    const key = loginKeyId(state);
+    const key = loginStateKeyId(state);
     const entry = this.#live(this.#logins, key);
     this.#logins.delete(key);
     return entry?.value;
@@ -78,16 +82,13 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async createSession(
-    handle: string,
     record: SessionRecord,
     ttlMs: number,
     options: { metadata?: SessionMetadata; maxSessionsPerUser?: number } = {},
-  ): Promise<{ evicted: number }> {
+  ): Promise<{ handle: string; evicted: number }> {
+    const handle = createSessionHandle(record.sub);
     const id = sessionIdOfHandle(handle);
     const tag = userTag(record.sub);
-    if (!id.startsWith(`${tag}.`)) {
-      throw new Error('session handle was not created for this user');
-    }
     this.#sessions.set(id, {
       value: {
         record: structuredClone(record),
@@ -108,7 +109,7 @@ export class MemorySessionStore implements SessionStore {
         evicted++;
       }
     }
-    return { evicted };
+    return { handle, evicted };
   }
 
   async updateSession(
@@ -131,24 +132,24 @@ export class MemorySessionStore implements SessionStore {
   async readForRefresh(
     handle: string,
     options: { leaseMs: number; freshness?: Freshness },
-  ): Promise<{ session?: StoredSession; lockToken?: string; fresh?: boolean }> {
+  ): Promise<RefreshRead> {
     const session = await this.getSession(handle);
     if (!session) {
-      return { session };
+      return { kind: 'missing' };
     }
     if (isFresh(session.record, options.freshness)) {
-      return { session, fresh: true };
+      return { kind: 'fresh', session };
     }
     const key = sessionIdOfHandle(handle);
     if (this.#live(this.#locks, key)) {
-      return { session };
+      return { kind: 'lockedByOther', session };
     }
     const lockToken = randomUUID();
     this.#locks.set(key, {
       value: lockToken,
       expiresAt: this.#now() + options.leaseMs,
     });
-    return { session, lockToken };
+    return { kind: 'lockedByUs', session, lockToken };
   }
 
   async releaseRefreshLock(handle: string, token: string): Promise<void> {
@@ -207,14 +208,6 @@ export class MemorySessionStore implements SessionStore {
     return !!entry;
   }
 
-  async markLogoutTokenSeen(jti: string, ttlMs: number): Promise<boolean> {
-    if (this.#live(this.#seenJtis, jti)) {
-      return false;
-    }
-    this.#seenJtis.set(jti, { value: true, expiresAt: this.#now() + ttlMs });
-    return true;
-  }
-
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
   }
@@ -264,12 +257,10 @@ export class MemorySessionStore implements SessionStore {
   }
 
   #sweep() {
-    for (const map of [
-      this.#logins,
-      this.#sessions,
-      this.#locks,
-      this.#seenJtis,
-    ] as Map<string, Entry<unknown>>[]) {
+    for (const map of [this.#logins, this.#sessions, this.#locks] as Map<
+      string,
+      Entry<unknown>
+    >[]) {
       for (const [key] of map) {
         this.#live(map, key);
       }

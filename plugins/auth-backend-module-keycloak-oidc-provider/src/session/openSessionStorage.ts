@@ -1,11 +1,11 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { SessionStoreOptions } from '../config/readSessionStoreOptions';
 import { SessionMetrics } from '../metrics/SessionMetrics';
-import { createRedisClient } from './createRedisClient';
-import { MemorySessionStore } from './MemorySessionStore';
+import { memorySessionStorage } from './memory/memorySessionStorage';
 import { RecordCipher } from './RecordCipher';
-import { RedisSessionStore } from './RedisSessionStore';
-import type { SessionStore } from './types';
+import { createRedisClient } from './redis/createRedisClient';
+import { redisSessionStorage } from './redis/redisSessionStorage';
+import type { SessionStorage } from './types';
 
 /** Where the store connects, for log lines (never credentials). */
 function describeTarget(options: SessionStoreOptions & { store: 'redis' }) {
@@ -34,16 +34,16 @@ function describeTarget(options: SessionStoreOptions & { store: 'redis' }) {
  * session store, and the client reconnects by itself. There is no silent
  * fall-back to memory when Redis is configured.
  */
-export async function openSessionStore(
+export async function openSessionStorage(
   options: SessionStoreOptions,
   logger: LoggerService,
   metrics: SessionMetrics = SessionMetrics.noop(),
-): Promise<SessionStore> {
+): Promise<SessionStorage> {
   if (options.store === 'memory') {
     logger.info(
       'keycloak-oidc sessions are kept in memory: they are lost on restart and not shared between replicas; set auth.session.store to redis for production',
     );
-    return new MemorySessionStore();
+    return memorySessionStorage();
   }
 
   const sealer = options.encryption && new RecordCipher(options.encryption);
@@ -81,7 +81,7 @@ export async function openSessionStore(
       `keycloak-oidc session store cannot reach Redis at ${target}: ${lastConnectionError ?? (error as Error).message}; auth routes answer 503 until it is reachable, retrying in the background`,
     );
   }
-  return new RedisSessionStore({
+  return redisSessionStorage({
     client,
     prefix: options.prefix,
     sealer,

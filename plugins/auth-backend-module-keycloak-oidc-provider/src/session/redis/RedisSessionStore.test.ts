@@ -1,18 +1,18 @@
 import { Redis } from 'ioredis';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { createRedisClient } from './createRedisClient';
-import { RedisSessionStore } from './RedisSessionStore';
-import { sessionKeyId, userTag } from './sessionHandle';
+import { RedisServer } from '../../__testUtils__/RedisServer';
+import { SessionStoreUnavailableError } from '../../errors';
+import { sessionKeyId, userTag } from '../sessionHandle';
 import {
   describeSessionStoreContract,
   newHandle,
   sampleRecord,
-} from './sessionStoreContract';
-import { SessionStoreUnavailableError } from '../errors';
+} from '../sessionStoreContract';
+import { createRedisClient } from './createRedisClient';
+import { redisSessionStorage } from './redisSessionStorage';
 
 let server: RedisServer;
 let inspector: Redis;
-const stores: RedisSessionStore[] = [];
+const stores: ReturnType<typeof redisSessionStorage>[] = [];
 
 beforeAll(async () => {
   server = await RedisServer.start();
@@ -33,19 +33,18 @@ async function newStore(prefix = 'contract:') {
     commandTimeoutMs: 1000,
   });
   await client.connect();
-  const store = new RedisSessionStore({ client, prefix });
-  stores.push(store);
-  return store;
+  const storage = redisSessionStorage({ client, prefix });
+  stores.push(storage);
+  return storage;
 }
 
 describeSessionStoreContract('RedisSessionStore', () => newStore());
 
 describe('RedisSessionStore layout', () => {
   it("keys a session by a hash of its handle inside its user's hash tag", async () => {
-    const store = await newStore('layout:');
-    const handle = newHandle();
+    const { sessions } = await newStore('layout:');
     const record = sampleRecord();
-    await store.createSession(handle, record, 60_000);
+    const { handle } = await sessions.createSession(record, 60_000);
     const tag = userTag(record.sub);
     const sessionKey = `layout:{u:${tag}}:s:${sessionKeyId(handle)}`;
     const keys = await inspector.keys('layout:*');
@@ -75,21 +74,21 @@ describe('RedisSessionStore layout', () => {
   });
 
   it('sets the new TTL on update', async () => {
-    const store = await newStore('slide:');
-    const handle = newHandle();
-    await store.createSession(handle, sampleRecord(), 60_000);
-    await store.updateSession(handle, sampleRecord(), 3_600_000);
-    expect(await inspector.pttl(store.sessionKey(handle))).toBeGreaterThan(
-      60_000,
-    );
+    const { sessions, layout } = await newStore('slide:');
+    const { handle } = await sessions.createSession(sampleRecord(), 60_000);
+    await sessions.updateSession(handle, sampleRecord(), 3_600_000);
+    expect(
+      await inspector.pttl(layout.ofHandle(handle).session),
+    ).toBeGreaterThan(60_000);
   });
 
   it('keeps the TTL when recording the entity ref', async () => {
-    const store = await newStore('ttl:');
-    const handle = newHandle();
-    await store.createSession(handle, sampleRecord(), 60_000);
-    await store.setEntityRef(handle, 'user:default/alice');
-    expect(await inspector.pttl(store.sessionKey(handle))).toBeGreaterThan(0);
+    const { sessions, layout } = await newStore('ttl:');
+    const { handle } = await sessions.createSession(sampleRecord(), 60_000);
+    await sessions.setEntityRef(handle, 'user:default/alice');
+    expect(
+      await inspector.pttl(layout.ofHandle(handle).session),
+    ).toBeGreaterThan(0);
   });
 
   it('reports an unreachable Redis as SessionStoreUnavailableError, fast', async () => {
@@ -101,11 +100,11 @@ describe('RedisSessionStore layout', () => {
       commandTimeoutMs: 500,
     });
     await client.connect().catch(() => {});
-    const store = new RedisSessionStore({ client, prefix: 'x:' });
-    await expect(store.getSession(newHandle())).rejects.toThrow(
+    const { sessions } = redisSessionStorage({ client, prefix: 'x:' });
+    await expect(sessions.getSession(newHandle())).rejects.toThrow(
       SessionStoreUnavailableError,
     );
-    await expect(store.getSession(newHandle())).rejects.toThrow(
+    await expect(sessions.getSession(newHandle())).rejects.toThrow(
       /^Session store \(Redis\) unavailable while reading the session/,
     );
     client.disconnect();
@@ -114,12 +113,13 @@ describe('RedisSessionStore layout', () => {
 
 describe('RedisSessionStore bookkeeping', () => {
   it('the set of live sessions drops expired members on every write and expires with its longest session', async () => {
-    const store = await newStore('active:');
-    const shortLived = newHandle();
-    await store.createSession(shortLived, sampleRecord(), 300);
+    const { sessions } = await newStore('active:');
+    await sessions.createSession(sampleRecord(), 300);
     await new Promise(r => setTimeout(r, 800)); // it expires; nobody counts
-    const longLived = newHandle();
-    await store.createSession(longLived, sampleRecord(), 60_000);
+    const { handle: longLived } = await sessions.createSession(
+      sampleRecord(),
+      60_000,
+    );
 
     const members = await inspector.zrange('active:active', 0, -1);
     expect(members).toHaveLength(1);
@@ -129,9 +129,9 @@ describe('RedisSessionStore bookkeeping', () => {
     expect(ttl).toBeLessThanOrEqual(60_000);
 
     // a refresh slides it
-    expect(await store.updateSession(longLived, sampleRecord(), 120_000)).toBe(
-      true,
-    );
+    expect(
+      await sessions.updateSession(longLived, sampleRecord(), 120_000),
+    ).toBe(true);
     expect(await inspector.pttl('active:active')).toBeGreaterThan(110_000);
   });
 });

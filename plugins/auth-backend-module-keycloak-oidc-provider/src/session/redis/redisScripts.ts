@@ -1,26 +1,10 @@
+import { SESSION_FIELDS as FIELDS } from './sessionRecordCodec';
+
 /**
  * Lua scripts of the Redis session store. Each runs atomically on the node
  * that owns the user's hash tag (`{u:<tag>}`): every key a script touches
  * shares that tag, so they work unchanged on Redis Cluster.
  */
-
-/** Hash fields of a session; all but `record` are plain and token-free. */
-export const FIELDS = {
-  /** the token set: sealed (AES-256-GCM) when encryption keys are set */
-  record: 'record',
-  /** the Backstage entity ref the session signed in as */
-  entityRef: 'user',
-  /** the access token's expiry (epoch ms), for the fast path */
-  accessTokenExpiresAt: 'exp',
-  /** sha256 of the Keycloak `sid`, for back-channel logout */
-  sid: 'sid',
-  /** Keycloak user id */
-  sub: 'sub',
-  createdAt: 'c',
-  refreshedAt: 'r',
-  userAgent: 'ua',
-} as const;
-
 /**
  * Creates a session and indexes it under its user, then drops index entries
  * of expired sessions and, with a per-user limit, evicts the oldest others.

@@ -1,7 +1,0 @@
-import { MemorySessionStore } from './MemorySessionStore';
-import { describeSessionStoreContract } from './sessionStoreContract';
-
-describeSessionStoreContract(
-  'MemorySessionStore',
-  async () => new MemorySessionStore(),
-);

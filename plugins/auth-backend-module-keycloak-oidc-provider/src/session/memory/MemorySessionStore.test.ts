@@ -1,0 +1,6 @@
+import { memorySessionStorage } from './memorySessionStorage';
+import { describeSessionStoreContract } from '../sessionStoreContract';
+
+describeSessionStoreContract('MemorySessionStore', async () =>
+  memorySessionStorage(),
+);

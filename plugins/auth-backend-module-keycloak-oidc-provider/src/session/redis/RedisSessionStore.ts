@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import type { Freshness } from '../../refresh/freshness';
+import { createSessionHandle, sidKeyId } from '../sessionHandle';
+import type {
+  LoginTransaction,
+  RefreshRead,
+  SessionMetadata,
+  SessionRecord,
+  SessionStore,
+  StoredSession,
+} from '../types';
+import { slideIndexes } from './indexWrites';
+import type { RedisExecutor, SideWrite } from './RedisExecutor';
+import type { RedisKeyLayout, SessionKeys } from './redisKeyLayout';
+import {
+  fieldsOf,
+  SESSION_FIELDS,
+  type SessionRecordCodec,
+} from './sessionRecordCodec';
+
+/** READ_FOR_REFRESH's verdicts (see redisScripts.ts). */
+const READ_STATE = { otherHolds: 0, locked: 1, fresh: 2 } as const;
+
+/**
+ * Sessions and login transactions in Redis (layout: `RedisKeyLayout`).
+ * Writes to keys of other slots (pointers, the live-session set) go in the
+ * same round trip as the session's own write (see `RedisExecutor.write`).
+ */
+export class RedisSessionStore implements SessionStore {
+  constructor(
+    private readonly deps: {
+      redis: RedisExecutor;
+      layout: RedisKeyLayout;
+      codec: SessionRecordCodec;
+      now: () => number;
+    },
+  ) {}
+
+  async putLoginTransaction(
+    state: string,
+    transaction: LoginTransaction,
+    ttlMs: number,
+  ): Promise<void> {
+    const { redis, layout } = this.deps;
+    await redis.run('saving the login transaction', () =>
+      redis.redis.set(
+        layout.login(state),
+        JSON.stringify(transaction),
+        'PX',
+        ttlMs,
+      ),
+    );
+  }
+
+  async hasLoginTransaction(state: string): Promise<boolean> {
+    const { redis, layout } = this.deps;
+    const exists = await redis.run('reading the login transaction', () =>
+      redis.redis.exists(layout.login(state)),
+    );
+    return exists === 1;
+  }
+
+  async takeLoginTransaction(
+    state: string,
+  ): Promise<LoginTransaction | undefined> {
+    const { redis, layout } = this.deps;
+    const raw = await redis.run('reading the login transaction', () =>
+      redis.redis.getdel(layout.login(state)),
+    );
+    return raw ? (JSON.parse(raw) as LoginTransaction) : undefined;
+  }
+
+  async getSession(handle: string): Promise<StoredSession | undefined> {
+    const { redis, layout, codec } = this.deps;
+    const keys = layout.ofHandle(handle);
+    const fields = await redis.run('reading the session', () =>
+      redis.redis.hgetall(keys.session),
+    );
+    return codec.decode(keys.session, fields);
+  }
+
+  async readForRefresh(
+    handle: string,
+    options: { leaseMs: number; freshness?: Freshness },
+  ): Promise<RefreshRead> {
+    const { redis, layout, codec } = this.deps;
+    const keys = layout.ofHandle(handle);
+    const lockToken = randomUUID();
+    const [state, flat] = (await redis.run('reading the session', () =>
+      redis.redis.readForRefresh(
+        keys.session,
+        keys.lock,
+        lockToken,
+        options.leaseMs,
+        options.freshness?.accessTokenValidUntil ?? '',
+        options.freshness?.confirmedSince ?? '',
+      ),
+    )) as [number, string[]];
+    const session = codec.decode(keys.session, fieldsOf(flat));
+    if (!session) {
+      if (state === READ_STATE.locked) {
+        await this.releaseRefreshLock(handle, lockToken);
+      }
+      return { kind: 'missing' };
+    }
+    switch (state) {
+      case READ_STATE.fresh:
+        return { kind: 'fresh', session };
+      case READ_STATE.locked:
+        return { kind: 'lockedByUs', session, lockToken };
+      default:
+        return { kind: 'lockedByOther', session };
+    }
+  }
+
+  async releaseRefreshLock(handle: string, token: string): Promise<void> {
+    const { redis, layout } = this.deps;
+    await redis.run('releasing the refresh lock', () =>
+      redis.redis.releaseLock(layout.ofHandle(handle).lock, token),
+    );
+  }
+
+  async createSession(
+    record: SessionRecord,
+    ttlMs: number,
+    options: { metadata?: SessionMetadata; maxSessionsPerUser?: number } = {},
+  ): Promise<{ handle: string; evicted: number }> {
+    const { redis, layout, codec, now } = this.deps;
+    const handle = createSessionHandle(record.sub);
+    const keys = layout.ofHandle(handle);
+    const at = now();
+    const side: SideWrite[] = [
+      p => p.trackActive(layout.active(), at, at + ttlMs, keys.id, ''),
+    ];
+    if (record.sid) {
+      const sidKey = layout.sidPointer(sidKeyId(record.sid));
+      side.push(p => p.pointer(sidKey, keys.tag, ttlMs));
+    }
+    const [evicted] = (await redis.write(
+      'creating the session',
+      pipeline =>
+        pipeline.createSession(
+          keys.session,
+          keys.index,
+          ttlMs,
+          record.createdAt,
+          keys.keyId,
+          options.maxSessionsPerUser ?? 0,
+          keys.memberPrefix,
+          ...codec.creationFields(
+            keys.session,
+            record,
+            options.metadata?.userAgent,
+          ),
+        ),
+      side,
+    )) as [string[]];
+    await this.forgetLive(
+      'evicting the oldest sessions',
+      evicted.map(keyId => layout.ofSession(keys.tag, keyId).id),
+    );
+    return { handle, evicted: evicted.length };
+  }
+
+  async updateSession(
+    handle: string,
+    record: SessionRecord,
+    ttlMs: number,
+    { lockToken, entityRef }: { lockToken?: string; entityRef?: string } = {},
+  ): Promise<boolean> {
+    const { redis, layout, codec, now } = this.deps;
+    const keys = layout.ofHandle(handle);
+    const sidId = record.sid && sidKeyId(record.sid);
+    const [written] = await redis.write(
+      'updating the session',
+      pipeline =>
+        pipeline.writeSession(
+          keys.session,
+          keys.lock,
+          keys.index,
+          ttlMs,
+          '1',
+          lockToken ?? '',
+          ...codec.tokenFields(keys.session, record),
+        ),
+      slideIndexes(layout, { id: keys.id, sidId, entityRef }, ttlMs, now()),
+    );
+    return written === 1;
+  }
+
+  async setEntityRef(handle: string, entityRef: string): Promise<void> {
+    const { redis, layout } = this.deps;
+    const keys = layout.ofHandle(handle);
+    const ttlMs = await redis.run('recording the session user', async () =>
+      Math.max(await redis.redis.pttl(keys.session), 1),
+    );
+    await redis.write(
+      'recording the session user',
+      pipeline =>
+        pipeline.writeSession(
+          keys.session,
+          keys.lock,
+          keys.index,
+          '',
+          '1',
+          '',
+          SESSION_FIELDS.entityRef,
+          entityRef,
+        ),
+      [p => p.pointer(layout.entityPointer(entityRef), keys.tag, ttlMs)],
+    );
+  }
+
+  async deleteSession(handle: string): Promise<boolean> {
+    return this.deleteByKeys(this.deps.layout.ofHandle(handle));
+  }
+
+  /** Deletes one session, its lock and its index entries. */
+  async deleteByKeys(keys: SessionKeys): Promise<boolean> {
+    const { redis, layout } = this.deps;
+    const [deleted] = await redis.write(
+      'deleting the session',
+      pipeline =>
+        pipeline.deleteOne(keys.session, keys.lock, keys.index, keys.keyId),
+      [p => p.zrem(layout.active(), keys.id)],
+    );
+    return deleted === 1;
+  }
+
+  /** Drops sessions deleted by a script from the live-session set. */
+  async forgetLive(operation: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) {
+      return;
+    }
+    const { redis, layout } = this.deps;
+    await redis.run(operation, () => redis.redis.zrem(layout.active(), ...ids));
+  }
+}

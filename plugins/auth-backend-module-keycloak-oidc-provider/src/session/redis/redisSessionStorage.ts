@@ -1,0 +1,35 @@
+import type { RecordSealer } from '../RecordSealer';
+import type { SessionStorage } from '../types';
+import { RedisExecutor, type RedisExecutorOptions } from './RedisExecutor';
+import { RedisKeyLayout } from './redisKeyLayout';
+import { RedisLogoutTokenCache } from './RedisLogoutTokenCache';
+import { RedisSessionQueries } from './RedisSessionQueries';
+import { RedisSessionStore } from './RedisSessionStore';
+import { SessionRecordCodec } from './sessionRecordCodec';
+
+/** Session storage on one Redis client (standalone, Sentinel or Cluster). */
+export function redisSessionStorage(
+  options: RedisExecutorOptions & {
+    prefix: string;
+    /** encrypts token sets at rest */
+    sealer?: RecordSealer;
+    now?: () => number;
+  },
+): SessionStorage & { sessions: RedisSessionStore; layout: RedisKeyLayout } {
+  const redis = new RedisExecutor(options);
+  const layout = new RedisKeyLayout(options.prefix);
+  const now = options.now ?? Date.now;
+  const sessions = new RedisSessionStore({
+    redis,
+    layout,
+    codec: new SessionRecordCodec(options.sealer),
+    now,
+  });
+  return {
+    sessions,
+    layout,
+    queries: new RedisSessionQueries({ redis, layout, sessions, now }),
+    logoutTokens: new RedisLogoutTokenCache({ redis, layout }),
+    close: () => redis.close(),
+  };
+}

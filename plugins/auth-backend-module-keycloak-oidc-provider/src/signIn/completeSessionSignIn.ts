@@ -1,0 +1,51 @@
+import type { LoggerService } from '@backstage/backend-plugin-api';
+import type { SignInResolver } from '@backstage/plugin-auth-node';
+import { decodeJwt } from 'jose';
+import { isSessionAuthResult, type KeycloakAuthResult } from '../authenticator';
+import type { SessionMetrics } from '../metrics/SessionMetrics';
+import type { SessionStore } from '../session/types';
+
+/**
+ * The sign-in resolver decides whether a Keycloak login becomes a Backstage
+ * sign-in; this applies its verdict to the stored session. A refused login
+ * leaves no session behind; an accepted one (and a refresh that resolves to
+ * another entity) records which entity the session signed in as, so the
+ * admin API can find it by user and log lines can name the user; logins are
+ * counted by verdict.
+ */
+export function completeSessionSignIn(
+  resolver: SignInResolver<KeycloakAuthResult>,
+  deps: { store: SessionStore; logger: LoggerService; metrics: SessionMetrics },
+): SignInResolver<KeycloakAuthResult> {
+  const { store, logger, metrics } = deps;
+  return async (info, ctx) => {
+    const result = info.result;
+    if (!isSessionAuthResult(result)) {
+      return resolver(info, ctx);
+    }
+    const handle = result.session.refreshToken!;
+    const { isNew, entityRef } = result.sessionSignIn;
+    let signIn;
+    try {
+      signIn = await resolver(info, ctx);
+    } catch (error) {
+      if (isNew) {
+        metrics.login('refused');
+        await store.deleteSession(handle).catch(() => {});
+      }
+      throw error;
+    }
+    if (isNew) {
+      metrics.login('ok');
+    }
+    const resolved = decodeJwt(signIn.token).sub;
+    if (resolved && resolved !== entityRef) {
+      await store
+        .setEntityRef(handle, resolved)
+        .catch(error =>
+          logger.warn(`Could not record the session user: ${error.message}`),
+        );
+    }
+    return signIn;
+  };
+}
