@@ -4,15 +4,17 @@ import {
   createOAuthAuthenticator,
   type CookieConfigurer,
   type OAuthAuthenticator,
-  type OAuthAuthenticatorResult,
 } from '@backstage/plugin-auth-node';
 import type { Request } from 'express';
 import type { JWTPayload } from 'jose';
+import type {
+  KeycloakEnvironment,
+  KeycloakIdTokenClaims,
+  KeycloakOidcProfile,
+  SessionAuthResult,
+} from './authResult';
 import { randomNonce, randomPKCECodeVerifier } from 'openid-client';
-import {
-  readProviderOptions,
-  type KeycloakProviderOptions,
-} from './config/readProviderOptions';
+import { readProviderOptions } from './config/readProviderOptions';
 import type { SessionStoreOptions } from './config/readSessionStoreOptions';
 import { SessionEndedError } from './errors';
 import { SessionMetrics } from './metrics/SessionMetrics';
@@ -36,56 +38,6 @@ import type {
   SessionRecord,
   SessionStore,
 } from './session/types';
-
-/**
- * The verified ID token claims of the session's user. Resolvers match on
- * these (`sub`, `email`, `preferred_username`).
- *
- * @public
- */
-export type KeycloakIdTokenClaims = JWTPayload & {
-  sub: string;
-  sid?: string;
-  email?: string;
-  email_verified?: boolean;
-  name?: string;
-  preferred_username?: string;
-  picture?: string;
-};
-
-/** @public */
-export interface KeycloakOidcProfile {
-  claims: KeycloakIdTokenClaims;
-}
-
-/** @public */
-export type KeycloakAuthResult = OAuthAuthenticatorResult<KeycloakOidcProfile>;
-
-/**
- * A result of this authenticator: what the sign-in resolver step (see
- * `completeSessionSignIn`) needs to know about the session behind it. The
- * handle itself is `session.refreshToken`.
- */
-export interface SessionAuthResult extends KeycloakAuthResult {
-  sessionSignIn: {
-    /** Created by this request's login, not an existing one refreshed */
-    isNew: boolean;
-    /** The entity the session signed in as, as stored */
-    entityRef?: string;
-  };
-}
-
-export function isSessionAuthResult(
-  result: KeycloakAuthResult,
-): result is SessionAuthResult {
-  return 'sessionSignIn' in result;
-}
-
-/** One auth environment, as `initialize` made it from its config block. */
-export interface KeycloakEnvironment {
-  options: KeycloakProviderOptions;
-  client: KeycloakOidcClient;
-}
 
 export interface KeycloakAuthenticatorDeps {
   store: SessionStore;

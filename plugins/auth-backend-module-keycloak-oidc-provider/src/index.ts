@@ -11,7 +11,7 @@ export type {
   KeycloakAuthResult,
   KeycloakIdTokenClaims,
   KeycloakOidcProfile,
-} from './authenticator';
+} from './authResult';
 export {
   KeycloakSessionEndedError,
   KeycloakUnavailableError,

@@ -7,11 +7,8 @@ import {
   type AuthProviderFactory,
   type SignInResolverFactory,
 } from '@backstage/plugin-auth-node';
-import {
-  createKeycloakAuthenticator,
-  type KeycloakAuthResult,
-  type KeycloakEnvironment,
-} from './authenticator';
+import { createKeycloakAuthenticator } from './authenticator';
+import type { KeycloakAuthResult, KeycloakEnvironment } from './authResult';
 import type { SessionStoreOptions } from './config/readSessionStoreOptions';
 import type { SessionMetrics } from './metrics/SessionMetrics';
 import { keycloakSignInResolvers } from './resolvers';

@@ -4,7 +4,7 @@ import {
   type SignInInfo,
 } from '@backstage/plugin-auth-node';
 import { z } from 'zod/v3';
-import type { KeycloakAuthResult } from './authenticator';
+import type { KeycloakAuthResult } from './authResult';
 
 /** The annotation Backstage's Keycloak catalog module puts on user entities. */
 export const KEYCLOAK_ID_ANNOTATION = 'keycloak.org/id';

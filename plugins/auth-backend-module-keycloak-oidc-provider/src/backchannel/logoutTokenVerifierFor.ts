@@ -1,4 +1,4 @@
-import type { KeycloakEnvironment } from '../authenticator';
+import type { KeycloakEnvironment } from '../authResult';
 import type { LogoutTokenReplayCache } from '../session/types';
 import {
   createLogoutTokenVerifier,

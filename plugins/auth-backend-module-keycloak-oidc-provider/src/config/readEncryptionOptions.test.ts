@@ -77,14 +77,16 @@ describe('readEncryptionOptions', () => {
     ['a string', { keys: 'k1' }],
   ])('rejects %s', (_, encryption) => {
     const message = rejectionOf(encryption);
-    expect(message).toMatch(/^auth\.session\.encryption\.keys must list/);
+    expect(message).toMatch(
+      /^Invalid config at 'auth\.session\.encryption\.keys': must list/,
+    );
     expect(message).toContain('at least one key');
   });
 
   it('rejects a list entry that is not an object', () => {
     const message = rejectionOf({ keys: [BASE64] });
     expect(message).toBe(
-      'auth.session.encryption.keys[0] must be an object { id, secret }',
+      "Invalid config at 'auth.session.encryption.keys[0]': must be an object { id, secret }",
     );
     expect(message).not.toContain(BASE64);
   });
@@ -110,7 +112,7 @@ describe('readEncryptionOptions', () => {
       ],
     });
     expect(message).toBe(
-      `auth.session.encryption.keys[1].secret ${SECRET_MESSAGE}`,
+      `Invalid config at 'auth.session.encryption.keys[1].secret': ${SECRET_MESSAGE}`,
     );
     expect(message).not.toContain(secret);
     expect(message).not.toContain(secret.slice(0, 12));
@@ -126,7 +128,9 @@ describe('readEncryptionOptions', () => {
       rejectionOf({
         keys: [{ id: 'k1', ...(secret === undefined ? {} : { secret }) }],
       }),
-    ).toBe(`auth.session.encryption.keys[0].secret ${SECRET_MESSAGE}`);
+    ).toBe(
+      `Invalid config at 'auth.session.encryption.keys[0].secret': ${SECRET_MESSAGE}`,
+    );
   });
 
   it.each([
@@ -140,7 +144,7 @@ describe('readEncryptionOptions', () => {
       keys: [{ ...(id === undefined ? {} : { id }), secret: BASE64 }],
     });
     expect(message).toMatch(
-      /^auth\.session\.encryption\.keys\[0\]\.id must be/,
+      /^Invalid config at 'auth\.session\.encryption\.keys\[0\]\.id': must be/,
     );
     expect(message).not.toContain(BASE64.slice(0, 12));
   });
@@ -155,7 +159,7 @@ describe('readEncryptionOptions', () => {
       ],
     });
     expect(message).toBe(
-      "auth.session.encryption.keys[2].id 'a' duplicates auth.session.encryption.keys[0].id; every key needs its own id",
+      "Invalid config at 'auth.session.encryption.keys[2].id': 'a' duplicates auth.session.encryption.keys[0].id; every key needs its own id",
     );
   });
 });

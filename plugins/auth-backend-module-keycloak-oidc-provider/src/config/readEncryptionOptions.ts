@@ -1,5 +1,5 @@
 import type { Config } from '@backstage/config';
-import { InputError } from '@backstage/errors';
+import { InvalidConfigError } from './InvalidConfigError';
 import type { RecordCipherKey } from '../session/RecordCipher';
 
 export interface EncryptionOptions {
@@ -49,13 +49,17 @@ export function readEncryptionOptions(
   // every problem is an InputError in the same words.
   const raw = encryption.getOptional('keys');
   if (!Array.isArray(raw) || raw.length === 0) {
-    throw new InputError(
-      `${PATH} must list at least one key ({ id, secret }); remove auth.session.encryption to store sessions unencrypted`,
+    throw new InvalidConfigError(
+      PATH,
+      'must list at least one key ({ id, secret }); remove auth.session.encryption to store sessions unencrypted',
     );
   }
   raw.forEach((item, i) => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      throw new InputError(`${PATH}[${i}] must be an object { id, secret }`);
+      throw new InvalidConfigError(
+        `${PATH}[${i}]`,
+        'must be an object { id, secret }',
+      );
     }
   });
   const entries = encryption.getConfigArray('keys');
@@ -65,14 +69,16 @@ export function readEncryptionOptions(
     keys: entries.map((entry, i) => {
       const id = entry.getOptional('id');
       if (typeof id !== 'string' || !KEY_ID_PATTERN.test(id)) {
-        throw new InputError(
-          `${PATH}[${i}].id must be a non-empty string of A-Z, a-z, 0-9, '_' and '-'`,
+        throw new InvalidConfigError(
+          `${PATH}[${i}].id`,
+          "must be a non-empty string of A-Z, a-z, 0-9, '_' and '-'",
         );
       }
       const first = firstIndexOf.get(id);
       if (first !== undefined) {
-        throw new InputError(
-          `${PATH}[${i}].id '${id}' duplicates ${PATH}[${first}].id; every key needs its own id`,
+        throw new InvalidConfigError(
+          `${PATH}[${i}].id`,
+          `'${id}' duplicates ${PATH}[${first}].id; every key needs its own id`,
         );
       }
       firstIndexOf.set(id, i);
@@ -80,8 +86,9 @@ export function readEncryptionOptions(
       const secret = entry.getOptional('secret');
       const key = typeof secret === 'string' ? decodeSecret(secret) : undefined;
       if (!key) {
-        throw new InputError(
-          `${PATH}[${i}].secret must be 32 random bytes as base64 (openssl rand -base64 32) or 64 hex characters`,
+        throw new InvalidConfigError(
+          `${PATH}[${i}].secret`,
+          'must be 32 random bytes as base64 (openssl rand -base64 32) or 64 hex characters',
         );
       }
       return { id, key };

@@ -1,6 +1,7 @@
 import type { Config } from '@backstage/config';
 import { readDurationFromConfig } from '@backstage/config';
 import { durationToMilliseconds } from '@backstage/types';
+import { InvalidConfigError } from './InvalidConfigError';
 
 /** Options of one `auth.providers.keycloak-oidc.<env>` block. */
 export interface KeycloakProviderOptions {
@@ -21,6 +22,7 @@ export interface KeycloakProviderOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+const PATH = 'auth.providers.keycloak-oidc.<environment>';
 
 /**
  * Reads one environment's provider block. Uses the same keys as Backstage's
@@ -33,23 +35,26 @@ export function readProviderOptions(
   callbackUrl: string,
 ): KeycloakProviderOptions {
   if (config.has('scope')) {
-    throw new Error(
-      "The keycloak-oidc provider does not support 'scope'; use 'additionalScopes' instead",
+    throw new InvalidConfigError(
+      `${PATH}.scope`,
+      "the keycloak-oidc provider does not support 'scope'; use 'additionalScopes' instead",
     );
   }
   const method =
     config.getOptionalString('tokenEndpointAuthMethod') ??
     'client_secret_basic';
   if (method !== 'client_secret_basic' && method !== 'client_secret_post') {
-    throw new Error(
-      `Invalid tokenEndpointAuthMethod '${method}' for keycloak-oidc: use client_secret_basic or client_secret_post`,
+    throw new InvalidConfigError(
+      `${PATH}.tokenEndpointAuthMethod`,
+      `'${method}' is not supported: use client_secret_basic or client_secret_post`,
     );
   }
   const prompt = config.getOptionalString('prompt');
   const timeoutMs = config.getOptionalNumber('timeout') ?? DEFAULT_TIMEOUT_MS;
   if (!(timeoutMs > 0)) {
-    throw new Error(
-      `Invalid timeout ${timeoutMs} for keycloak-oidc: must be > 0 (ms)`,
+    throw new InvalidConfigError(
+      `${PATH}.timeout`,
+      `must be > 0 (ms), got ${timeoutMs}`,
     );
   }
   return {

@@ -29,10 +29,10 @@ describe('readSessionStoreOptions', () => {
       adminPrincipals: ['user:default/alice', 'ops-cli'],
     });
     expect(() => read({ maxSessionsPerUser: -1 })).toThrow(
-      "Invalid auth session config at 'auth.session.maxSessionsPerUser': must be an integer from 0 to 10000, got -1",
+      "Invalid config at 'auth.session.maxSessionsPerUser': must be an integer from 0 to 10000, got -1",
     );
     expect(() => read({ admin: { allow: ['two words'] } })).toThrow(
-      "Invalid auth session config at 'auth.session.admin.allow': 'two words' is not an entity ref or service subject",
+      "Invalid config at 'auth.session.admin.allow': 'two words' is not an entity ref or service subject",
     );
   });
 

@@ -1,72 +1,28 @@
-import { createServer, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { KeycloakUnavailableError } from '../errors';
 import { freePort } from '../__testUtils__/freePort';
+import {
+  json,
+  KeycloakLikeServer,
+  type Respond,
+} from '../__testUtils__/KeycloakLikeServer';
 import {
   KeycloakInvalidGrantError,
   KeycloakOidcClient,
 } from './KeycloakOidcClient';
-
-type Respond = (res: ServerResponse) => void;
-
-/**
- * A local server answering like a Keycloak realm `test`: its discovery
- * document (with a userinfo endpoint), and `respond()` for anything else.
- */
-async function startKeycloakLike(respond: () => Respond) {
-  const port = await freePort();
-  const issuer = `http://localhost:${port}/realms/test`;
-  const server = createServer((req, res) => {
-    if (req.url === '/realms/test/.well-known/openid-configuration') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          issuer,
-          authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
-          token_endpoint: `${issuer}/protocol/openid-connect/token`,
-          userinfo_endpoint: `${issuer}/protocol/openid-connect/userinfo`,
-          jwks_uri: `${issuer}/protocol/openid-connect/certs`,
-        }),
-      );
-      return;
-    }
-    respond()(res);
-  });
-  await new Promise<void>(resolve => server.listen(port, '127.0.0.1', resolve));
-  return {
-    client: () =>
-      new KeycloakOidcClient({
-        metadataUrl: issuer,
-        clientId: 'backstage',
-        clientSecret: 'secret',
-        callbackUrl:
-          'http://localhost:7007/api/auth/keycloak-oidc/handler/frame',
-        tokenEndpointAuthMethod: 'client_secret_basic',
-        timeoutMs: 1000,
-      }),
-    close() {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
-
-const json =
-  (status: number, body: object): Respond =>
-  res => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
 
 /**
  * How the client classifies Keycloak's answers to a refresh, against a
  * local HTTP server that answers like a failing Keycloak would.
  */
 describe('KeycloakOidcClient.refresh', () => {
-  let keycloak: Awaited<ReturnType<typeof startKeycloakLike>>;
+  let keycloak: KeycloakLikeServer;
   let tokenResponse: Respond;
 
   beforeAll(async () => {
-    keycloak = await startKeycloakLike(() => tokenResponse);
+    keycloak = await KeycloakLikeServer.start();
+    keycloak.intercept = call =>
+      call.endpoint === 'token' ? tokenResponse : undefined;
   });
 
   afterAll(() => keycloak.close());
@@ -152,13 +108,15 @@ describe('KeycloakOidcClient.refresh', () => {
 
 /** Userinfo at login, against a local server answering like Keycloak. */
 describe('KeycloakOidcClient.userInfo', () => {
-  let keycloak: Awaited<ReturnType<typeof startKeycloakLike>>;
+  let keycloak: KeycloakLikeServer;
   let userinfo: { status: number; body: object };
 
   beforeAll(async () => {
-    keycloak = await startKeycloakLike(() =>
-      json(userinfo.status, userinfo.body),
-    );
+    keycloak = await KeycloakLikeServer.start();
+    keycloak.intercept = call =>
+      call.endpoint === 'userinfo'
+        ? json(userinfo.status, userinfo.body)
+        : undefined;
   });
 
   afterAll(() => keycloak.close());

@@ -1,7 +1,7 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { SignInResolver } from '@backstage/plugin-auth-node';
 import { decodeJwt } from 'jose';
-import { isSessionAuthResult, type KeycloakAuthResult } from '../authenticator';
+import { isSessionAuthResult, type KeycloakAuthResult } from '../authResult';
 import type { SessionMetrics } from '../metrics/SessionMetrics';
 import type { SessionStore } from '../session/types';
 

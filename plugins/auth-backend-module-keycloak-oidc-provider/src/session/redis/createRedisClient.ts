@@ -3,7 +3,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type {
   RedisConnectionOptions,
   RedisTlsOptions,
-} from '../../config/readSessionStoreOptions';
+} from '../../config/readRedisConnectionOptions';
 
 const MAX_RECONNECT_DELAY_MS = 2000;
 

@@ -1,0 +1,309 @@
+import { createHash } from 'node:crypto';
+import { ConfigReader } from '@backstage/config';
+import { InputError } from '@backstage/errors';
+import { encodeOAuthState } from '@backstage/plugin-auth-node';
+import express, { type Request } from 'express';
+import request from 'supertest';
+import { CapturingLogger } from './__testUtils__/CapturingLogger';
+import {
+  CALLBACK_URL,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  KeycloakLikeServer,
+} from './__testUtils__/KeycloakLikeServer';
+import { createKeycloakAuthenticator } from './authenticator';
+import type { KeycloakEnvironment, SessionAuthResult } from './authResult';
+import { SessionEndedError } from './errors';
+import { memorySessionStorage } from './session/memory/memorySessionStorage';
+import { newHandle } from './session/sessionStoreContract';
+
+const APP_URL = 'http://localhost:3000';
+const SCOPE = 'openid profile email';
+const ROUTES = '/api/auth/keycloak-oidc';
+
+/**
+ * Runs `fn` inside a real Express request (as Backstage's route handlers
+ * call the authenticator, `req.res` included) and returns what it returned
+ * or threw, with the HTTP response it left behind (its cookies).
+ */
+async function duringRequest<T>(url: string, fn: (req: Request) => Promise<T>) {
+  let outcome: { value?: T; error?: any } = {};
+  const app = express();
+  app.use(async (req, res) => {
+    try {
+      outcome = { value: await fn(req) };
+    } catch (error) {
+      outcome = { error };
+    }
+    res.end();
+  });
+  const response = await request(app)
+    .get(url)
+    .set('user-agent', 'test-browser/1.0');
+  return { ...outcome, response };
+}
+
+let keycloak: KeycloakLikeServer;
+
+beforeAll(async () => {
+  keycloak = await KeycloakLikeServer.start();
+});
+
+afterAll(() => keycloak.close());
+
+/** An authenticator on a memory store, initialized like the provider factory does. */
+function setup(providerConfig: Record<string, unknown> = {}) {
+  const storage = memorySessionStorage();
+  const environments: KeycloakEnvironment[] = [];
+  const authenticator = createKeycloakAuthenticator({
+    store: storage.sessions,
+    logger: new CapturingLogger(),
+    session: {
+      ttlSeconds: 3600,
+      loginTtlSeconds: 600,
+      minAccessTokenValiditySeconds: 240,
+      keycloakCheckIntervalSeconds: 60,
+      maxSessionsPerUser: 0,
+    },
+    provider: {
+      providerId: 'keycloak-oidc',
+      baseUrl: 'http://localhost:7007/api/auth',
+      appUrl: APP_URL,
+    },
+    onEnvironment: environment => environments.push(environment),
+  });
+  const initialize = (extra = providerConfig) =>
+    authenticator.initialize({
+      callbackUrl: CALLBACK_URL,
+      config: new ConfigReader(keycloak.providerConfig(extra)),
+    });
+  const env = initialize();
+  const start = async (state: string) =>
+    (
+      await duringRequest(`${ROUTES}/start`, req =>
+        authenticator.start({ req, scope: SCOPE, state }, env),
+      )
+    ).value!;
+  const callback = (query: string) =>
+    duringRequest(`${ROUTES}/handler/frame${query}`, async req =>
+      authenticator.authenticate({ req }, env),
+    );
+  /** start, Keycloak's login page, callback: the result of a whole login */
+  async function login() {
+    const state = encodeOAuthState({ nonce: 'n-1', env: 'development' });
+    const query = await keycloak.authorize((await start(state)).url);
+    const { value, error } = await callback(query);
+    if (error) throw error;
+    return { query, result: value as SessionAuthResult };
+  }
+  return {
+    store: storage.sessions,
+    queries: storage.queries,
+    authenticator,
+    env,
+    environments,
+    initialize,
+    start,
+    callback,
+    login,
+  };
+}
+
+describe('initialize', () => {
+  it('tells onEnvironment once per environment, with the options read from its config', () => {
+    const { env, environments, initialize } = setup({
+      timeout: 2500,
+      prompt: 'login',
+      sessionDuration: { hours: 12 },
+    });
+    expect(environments).toEqual([env]);
+    expect(env.options).toEqual({
+      metadataUrl: keycloak.issuer,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      callbackUrl: CALLBACK_URL,
+      prompt: 'login',
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      timeoutMs: 2500,
+      sessionDurationMs: 12 * 3600_000,
+    });
+
+    const other = initialize({ tokenEndpointAuthMethod: 'client_secret_post' });
+    expect(environments).toHaveLength(2);
+    expect(environments[1]).toBe(other);
+    expect(other.options.tokenEndpointAuthMethod).toBe('client_secret_post');
+  });
+});
+
+describe('start', () => {
+  it('stores a login transaction and sends the browser to Keycloak with PKCE S256 and the state', async () => {
+    const { start, store } = setup();
+    const state = encodeOAuthState({ nonce: 'n-1', env: 'development' });
+    const url = new URL((await start(state)).url);
+    expect(`${url.origin}${url.pathname}`).toBe(
+      `${keycloak.issuer}/protocol/openid-connect/auth`,
+    );
+    const transaction = await store.takeLoginTransaction(state);
+    expect(transaction).toBeDefined();
+    const challenge = createHash('sha256')
+      .update(transaction!.codeVerifier)
+      .digest('base64url');
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      client_id: CLIENT_ID,
+      redirect_uri: CALLBACK_URL,
+      response_type: 'code',
+      scope: SCOPE,
+      state,
+      nonce: transaction!.nonce,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+  });
+});
+
+describe('authenticate', () => {
+  it('takes the transaction once, exchanges the code and creates a session whose handle is the refresh token', async () => {
+    const { login, callback, store, queries } = setup();
+    const codeGrants = () => keycloak.count('token', 'authorization_code');
+    const before = codeGrants();
+    const { query, result } = await login();
+    expect(codeGrants()).toBe(before + 1);
+    expect(result.sessionSignIn).toEqual({ isNew: true });
+
+    const handle = result.session.refreshToken!;
+    const stored = await store.getSession(handle);
+    expect(stored?.record.sub).toBe(keycloak.user.sub);
+    // the browser gets the handle; Keycloak's tokens stay in the store
+    expect(stored?.record.refreshToken).toMatch(/^rt-/);
+    expect(handle).not.toContain(stored!.record.refreshToken);
+    expect(result.session.accessToken).toBe(stored?.record.accessToken);
+    const [summary] = await queries.listSessions({ sub: keycloak.user.sub });
+    expect(summary.userAgent).toBe('test-browser/1.0');
+
+    // the same callback again (replayed, or a double submit)
+    const replay = await callback(query);
+    expect(replay.error).toBeInstanceOf(InputError);
+    expect(replay.error.message).toBe(
+      'Unknown, expired or already used sign-in state; start the sign-in again',
+    );
+    expect(codeGrants()).toBe(before + 1);
+  });
+
+  it('takes profile claims from userinfo when the ID token has none', async () => {
+    const alice = keycloak.user;
+    keycloak.user = {
+      sub: 'b0b00000-0000-4000-8000-000000000002',
+      idToken: { preferred_username: 'bob' }, // "Add to ID token" off
+      userinfo: { email: 'bob@example.com', name: 'Bob Builder' },
+    };
+    try {
+      const { login, store } = setup();
+      const userinfoCalls = keycloak.count('userinfo');
+      const { result } = await login();
+      expect(keycloak.count('userinfo')).toBe(userinfoCalls + 1);
+      expect(result.fullProfile.claims).toMatchObject({
+        sub: 'b0b00000-0000-4000-8000-000000000002',
+        preferred_username: 'bob',
+        email: 'bob@example.com',
+        name: 'Bob Builder',
+      });
+      const stored = await store.getSession(result.session.refreshToken!);
+      expect(stored?.record.profile).toEqual({
+        preferred_username: 'bob',
+        email: 'bob@example.com',
+        name: 'Bob Builder',
+      });
+    } finally {
+      keycloak.user = alice;
+    }
+  });
+});
+
+describe('refresh', () => {
+  it.each([
+    ['a malformed handle', 'not-a-handle', 'Session cookie is malformed'],
+    ['an unknown handle', newHandle(), 'Session not found or expired'],
+  ])(
+    'ends the session for %s and clears the refresh cookie',
+    async (_, refreshToken, message) => {
+      const { authenticator, env } = setup();
+      const { error, response } = await duringRequest(
+        `${ROUTES}/refresh`,
+        req => authenticator.refresh({ req, scope: SCOPE, refreshToken }, env),
+      );
+      expect(error).toBeInstanceOf(SessionEndedError);
+      expect(error.message).toBe(`${message}; sign in again`);
+      const cookies = response.headers['set-cookie'] as unknown as string[];
+      expect(cookies).toHaveLength(1);
+      // the attributes Backstage set it with, or the browser keeps it
+      const [cookie, ...attributes] = cookies[0].split('; ');
+      expect(cookie).toBe('keycloak-oidc-refresh-token=');
+      expect(attributes.filter(a => !a.startsWith('Expires=')).sort()).toEqual(
+        ['HttpOnly', 'Max-Age=0', `Path=${ROUTES}`, 'SameSite=Lax'].sort(),
+      );
+    },
+  );
+
+  it('answers a live session from the store: same handle, not new, entity ref as stored', async () => {
+    const { login, authenticator, env, store } = setup();
+    const { result } = await login();
+    const handle = result.session.refreshToken!;
+    await store.setEntityRef(handle, 'user:default/alice');
+    const refreshGrants = keycloak.count('token', 'refresh_token');
+    const { value, error, response } = await duringRequest(
+      `${ROUTES}/refresh`,
+      req =>
+        authenticator.refresh({ req, scope: SCOPE, refreshToken: handle }, env),
+    );
+    expect(error).toBeUndefined();
+    const refreshed = value as SessionAuthResult;
+    expect(refreshed.session.refreshToken).toBe(handle);
+    expect(refreshed.sessionSignIn).toEqual({
+      isNew: false,
+      entityRef: 'user:default/alice',
+    });
+    expect(refreshed.fullProfile.claims.email).toBe('alice@example.com');
+    // still fresh: no Keycloak call
+    expect(keycloak.count('token', 'refresh_token')).toBe(refreshGrants);
+    expect(response.headers['set-cookie']).toBeUndefined();
+  });
+});
+
+describe('logout', () => {
+  it('deletes the session, revokes its refresh token and returns the end-session URL', async () => {
+    const { login, authenticator, env, store } = setup();
+    const { result } = await login();
+    const handle = result.session.refreshToken!;
+    const { record } = (await store.getSession(handle))!;
+    const { value } = await duringRequest(`${ROUTES}/logout`, req =>
+      authenticator.logout!({ req, refreshToken: handle }, env),
+    );
+    expect(await store.getSession(handle)).toBeUndefined();
+    expect(keycloak.revokedTokens()).toContain(record.refreshToken);
+    const url = new URL((value as { logoutUrl: string }).logoutUrl);
+    expect(`${url.origin}${url.pathname}`).toBe(
+      `${keycloak.issuer}/protocol/openid-connect/logout`,
+    );
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      client_id: CLIENT_ID,
+      id_token_hint: record.idToken,
+      post_logout_redirect_uri: APP_URL,
+    });
+  });
+
+  it('without a session: no revocation, no id_token_hint, the configured redirect', async () => {
+    const { authenticator, env } = setup({
+      postLogoutRedirectUrl: 'https://app.example.com/signed-out',
+    });
+    const revocations = keycloak.count('revoke');
+    const { value } = await duringRequest(`${ROUTES}/logout`, req =>
+      authenticator.logout!({ req, refreshToken: newHandle() }, env),
+    );
+    expect(keycloak.count('revoke')).toBe(revocations);
+    const url = new URL((value as { logoutUrl: string }).logoutUrl);
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      client_id: CLIENT_ID,
+      post_logout_redirect_uri: 'https://app.example.com/signed-out',
+    });
+  });
+});
