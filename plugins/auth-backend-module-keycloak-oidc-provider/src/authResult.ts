@@ -19,12 +19,22 @@ export type KeycloakIdTokenClaims = JWTPayload & {
   picture?: string;
 };
 
-/** @public */
+/**
+ * The full profile a sign-in resolver or profile transform sees.
+ *
+ * @public
+ */
 export interface KeycloakOidcProfile {
+  /** The verified ID token's claims, with the profile claims of the login */
   claims: KeycloakIdTokenClaims;
 }
 
-/** @public */
+/**
+ * What the keycloak-oidc authenticator hands to sign-in resolvers;
+ * `session.refreshToken` is the session handle, never a Keycloak token.
+ *
+ * @public
+ */
 export type KeycloakAuthResult = OAuthAuthenticatorResult<KeycloakOidcProfile>;
 
 /**

@@ -20,8 +20,12 @@ export class SessionEndedError extends AuthenticationError {}
  * @public
  */
 export class KeycloakSessionEndedError extends SessionEndedError {
-  constructor(readonly keycloakReason: string) {
+  /** Keycloak's error_description, e.g. `Session not active` */
+  readonly keycloakReason: string;
+
+  constructor(keycloakReason: string) {
     super(`Keycloak session ended (${keycloakReason}); sign in again`);
+    this.keycloakReason = keycloakReason;
   }
 }
 

@@ -6,7 +6,11 @@ import {
 import { z } from 'zod/v3';
 import type { KeycloakAuthResult } from './authResult';
 
-/** The annotation Backstage's Keycloak catalog module puts on user entities. */
+/**
+ * The annotation Backstage's Keycloak catalog module puts on user entities.
+ *
+ * @public
+ */
 export const KEYCLOAK_ID_ANNOTATION = 'keycloak.org/id';
 
 const fallbackOption = z
