@@ -1,6 +1,10 @@
-import { memorySessionStorage } from './memorySessionStorage';
+import { describeSessionQueriesContract } from '../sessionQueriesContract';
 import { describeSessionStoreContract } from '../sessionStoreContract';
+import { memorySessionStorage } from './memorySessionStorage';
 
 describeSessionStoreContract('MemorySessionStore', async () =>
+  memorySessionStorage(),
+);
+describeSessionQueriesContract('MemorySessionStore', async () =>
   memorySessionStorage(),
 );

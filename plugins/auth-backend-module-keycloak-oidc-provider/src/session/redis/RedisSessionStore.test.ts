@@ -1,6 +1,7 @@
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { RedisServer } from '../../__testUtils__/RedisServer';
 import { SessionStoreUnavailableError } from '../../errors';
+import { describeSessionQueriesContract } from '../sessionQueriesContract';
 import { sessionKeyId, userTag } from '../sessionHandle';
 import {
   describeSessionStoreContract,
@@ -39,6 +40,7 @@ async function newStore(prefix = 'contract:') {
 }
 
 describeSessionStoreContract('RedisSessionStore', () => newStore());
+describeSessionQueriesContract('RedisSessionStore', () => newStore());
 
 describe('RedisSessionStore layout', () => {
   it("keys a session by a hash of its handle inside its user's hash tag", async () => {
@@ -108,6 +110,37 @@ describe('RedisSessionStore layout', () => {
       /^Session store \(Redis\) unavailable while reading the session/,
     );
     client.disconnect();
+  });
+});
+
+describe('RedisSessionStore errors', () => {
+  it('lets a bug surface as itself instead of a 503', async () => {
+    const { sessions, layout } = await newStore('bug:');
+    const handle = newHandle();
+    // something else wrote a string where the session hash goes
+    await inspector.set(layout.ofHandle(handle).session, 'not a hash');
+    const error = await sessions.getSession(handle).catch(e => e);
+    expect(error).toBeInstanceOf(ReplyError);
+    expect(error).not.toBeInstanceOf(SessionStoreUnavailableError);
+    expect(error.message).toMatch(/^WRONGTYPE/);
+  });
+
+  it('reports Redis refusing to serve (here: OOM) as unavailable', async () => {
+    const { sessions } = await newStore('oom:');
+    await inspector.config('SET', 'maxmemory', '1');
+    try {
+      await expect(
+        sessions.putLoginTransaction(
+          'state',
+          { codeVerifier: 'v', nonce: 'n', createdAt: 1 },
+          60_000,
+        ),
+      ).rejects.toThrow(
+        /^Session store \(Redis\) unavailable while saving the login transaction: OOM /,
+      );
+    } finally {
+      await inspector.config('SET', 'maxmemory', '0');
+    }
   });
 });
 
