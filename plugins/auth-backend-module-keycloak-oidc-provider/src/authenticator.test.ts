@@ -26,7 +26,11 @@ const ROUTES = '/api/auth/keycloak-oidc';
  * call the authenticator, `req.res` included) and returns what it returned
  * or threw, with the HTTP response it left behind (its cookies).
  */
-async function duringRequest<T>(url: string, fn: (req: Request) => Promise<T>) {
+async function duringRequest<T>(
+  url: string,
+  fn: (req: Request) => Promise<T>,
+  headers: Record<string, string> = {},
+) {
   let outcome: { value?: T; error?: any } = {};
   const app = express();
   app.use(async (req, res) => {
@@ -39,7 +43,7 @@ async function duringRequest<T>(url: string, fn: (req: Request) => Promise<T>) {
   });
   const response = await request(app)
     .get(url)
-    .set('user-agent', 'test-browser/1.0');
+    .set({ 'user-agent': 'test-browser/1.0', ...headers });
   return { ...outcome, response };
 }
 
@@ -243,6 +247,23 @@ describe('refresh', () => {
       );
     },
   );
+
+  it('clears the cookie of an ended session even when Origin is not a URL', async () => {
+    const { authenticator, env } = setup();
+    const { error, response } = await duringRequest(
+      `${ROUTES}/refresh`,
+      req =>
+        authenticator.refresh(
+          { req, scope: SCOPE, refreshToken: newHandle() },
+          env,
+        ),
+      { origin: 'null' }, // what sandboxed frames and file: pages send
+    );
+    expect(error).toBeInstanceOf(SessionEndedError);
+    expect(String(response.headers['set-cookie'])).toMatch(
+      /^keycloak-oidc-refresh-token=;/,
+    );
+  });
 
   it('answers a live session from the store: same handle, not new, entity ref as stored', async () => {
     const { login, authenticator, env, store } = setup();

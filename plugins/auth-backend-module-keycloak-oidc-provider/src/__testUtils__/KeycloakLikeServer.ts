@@ -57,8 +57,14 @@ export const CLIENT_SECRET = 'secret';
 export const CALLBACK_URL =
   'http://localhost:7007/api/auth/keycloak-oidc/handler/frame';
 
+const ACCESS_TOKEN_SECONDS = 300;
+const BASIC_AUTH = `Basic ${btoa(`${CLIENT_ID}:${CLIENT_SECRET}`)}`;
+
 const invalidGrant = (description: string) =>
   json(400, { error: 'invalid_grant', error_description: description });
+const sha256 = (value: string) => createHash('sha256').update(value).digest();
+const randomToken = (prefix: string) =>
+  `${prefix}-${randomBytes(16).toString('hex')}`;
 
 /**
  * A local node:http server answering like a Keycloak realm `test` with one
@@ -82,7 +88,6 @@ export class KeycloakLikeServer {
     sub: 'f1a2b3c4-0000-4000-8000-000000000001',
     idToken: { preferred_username: 'alice', email: 'alice@example.com' },
   };
-  accessTokenLifetimeSeconds = 300;
   /**
    * false: every answer closes its connection, so once the server is
    * closed the next call is refused (ECONNREFUSED) instead of failing on a
@@ -90,10 +95,8 @@ export class KeycloakLikeServer {
    */
   keepAlive = true;
 
-  readonly #codes = new Map<
-    string,
-    { user: KeycloakLikeUser; query: URLSearchParams }
-  >();
+  /** pending authorization codes: the Keycloak session and the request */
+  readonly #codes = new Map<string, { sid: string; query: URLSearchParams }>();
   /** Keycloak sessions by sid */
   readonly #sessions = new Map<
     string,
@@ -115,12 +118,7 @@ export class KeycloakLikeServer {
   static async start(): Promise<KeycloakLikeServer> {
     const port = await freePort();
     const { privateKey, publicKey } = await generateKeyPair('RS256');
-    const jwk = {
-      ...(await exportJWK(publicKey)),
-      kid: 'test-key',
-      alg: 'RS256',
-      use: 'sig',
-    };
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' };
     const server = createServer();
     const keycloak = new KeycloakLikeServer(
       server,
@@ -221,10 +219,7 @@ export class KeycloakLikeServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', this.issuer);
-    const realmPath = new URL(this.issuer).pathname;
-    const path = url.pathname.startsWith(realmPath)
-      ? url.pathname.slice(realmPath.length)
-      : url.pathname;
+    const path = url.pathname.replace(/^\/realms\/test/, '');
     let body = '';
     for await (const chunk of req) body += chunk;
     const call: RecordedCall = {
@@ -298,12 +293,14 @@ export class KeycloakLikeServer {
     ) {
       return json(400, { error: 'invalid_request', query: query.toString() });
     }
-    const code = randomBytes(16).toString('hex');
-    this.#codes.set(code, { user: this.user, query });
+    const code = randomToken('code');
+    const sid = randomUUID();
+    this.#sessions.set(sid, { user: this.user, active: true });
+    this.#codes.set(code, { sid, query });
     const location = new URL(query.get('redirect_uri')!);
     location.search = new URLSearchParams({
       state: query.get('state') ?? '',
-      session_state: randomUUID(),
+      session_state: sid,
       iss: this.issuer,
       code,
     }).toString();
@@ -317,15 +314,14 @@ export class KeycloakLikeServer {
     if (params.get('redirect_uri') !== code.query.get('redirect_uri')) {
       return invalidGrant('Incorrect redirect_uri');
     }
-    const challenge = createHash('sha256')
-      .update(params.get('code_verifier') ?? '')
-      .digest('base64url');
-    if (challenge !== code.query.get('code_challenge')) {
+    const verifier = params.get('code_verifier') ?? '';
+    if (
+      sha256(verifier).toString('base64url') !==
+      code.query.get('code_challenge')
+    ) {
       return invalidGrant('PKCE verification failed: Code mismatch');
     }
-    const sid = randomUUID();
-    this.#sessions.set(sid, { user: code.user, active: true });
-    return this.#tokens(sid, code.query.get('scope') ?? '', {
+    return this.#tokens(code.sid, code.query.get('scope') ?? '', {
       nonce: code.query.get('nonce'),
     });
   }
@@ -348,8 +344,8 @@ export class KeycloakLikeServer {
 
   async #tokens(sid: string, scope: string, extra: Record<string, unknown>) {
     const { user } = this.#sessions.get(sid)!;
-    const accessToken = `at-${randomBytes(16).toString('hex')}`;
-    const refreshToken = `rt-${randomBytes(16).toString('hex')}`;
+    const accessToken = randomToken('at');
+    const refreshToken = randomToken('rt');
     this.#accessTokens.set(accessToken, sid);
     this.#refreshTokens.set(refreshToken, { sid, scope, state: 'live' });
     const idToken = await new SignJWT({
@@ -358,22 +354,18 @@ export class KeycloakLikeServer {
       typ: 'ID',
       azp: CLIENT_ID,
       sid,
-      at_hash: createHash('sha256')
-        .update(accessToken)
-        .digest()
-        .subarray(0, 16)
-        .toString('base64url'),
+      at_hash: sha256(accessToken).subarray(0, 16).toString('base64url'),
     })
-      .setProtectedHeader({ alg: 'RS256', kid: 'test-key', typ: 'JWT' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'JWT' })
       .setIssuer(this.issuer)
       .setAudience(CLIENT_ID)
       .setSubject(user.sub)
       .setIssuedAt()
-      .setExpirationTime(`${this.accessTokenLifetimeSeconds}s`)
+      .setExpirationTime(`${ACCESS_TOKEN_SECONDS}s`)
       .sign(this.key.privateKey);
     return json(200, {
       access_token: accessToken,
-      expires_in: this.accessTokenLifetimeSeconds,
+      expires_in: ACCESS_TOKEN_SECONDS,
       refresh_expires_in: 1800,
       refresh_token: refreshToken,
       token_type: 'Bearer',
@@ -386,11 +378,8 @@ export class KeycloakLikeServer {
 
   /** client_secret_basic, or client_secret_post */
   #clientAuthenticated(params: URLSearchParams, authorization?: string) {
-    const basic = `Basic ${Buffer.from(
-      `${CLIENT_ID}:${CLIENT_SECRET}`,
-    ).toString('base64')}`;
     return (
-      authorization === basic ||
+      authorization === BASIC_AUTH ||
       (params.get('client_id') === CLIENT_ID &&
         params.get('client_secret') === CLIENT_SECRET)
     );

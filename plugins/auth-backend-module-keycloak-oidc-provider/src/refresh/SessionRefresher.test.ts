@@ -67,7 +67,7 @@ const STORES: [
   ],
 ];
 
-describe.each(STORES)('SessionRefresher on the %s', (_, openStorage) => {
+describe.each(STORES)('SessionRefresher on the %s', (_store, openStorage) => {
   let storage: SessionStorage;
   let contents: () => Promise<unknown>;
   let store: SessionStore;

@@ -23,7 +23,8 @@ export function clearRefreshCookie(
   },
 ): void {
   const { providerId, baseUrl, callbackUrl } = options;
-  const appOrigin = req.get('origin') ?? new URL(options.appUrl).origin;
+  const appOrigin =
+    originOf(req.get('origin')) ?? new URL(options.appUrl).origin;
   const configure = options.cookieConfigurer ?? defaultCookieConfigurer;
   res.cookie(`${providerId}-refresh-token`, '', {
     httpOnly: true,
@@ -47,3 +48,15 @@ const defaultCookieConfigurer: CookieConfigurer = ({
     : `${pathname}/${providerId}`;
   return { path, secure, sameSite };
 };
+
+/** The request's Origin when it is a URL (`null` from sandboxed frames is not). */
+function originOf(header: string | undefined): string | undefined {
+  if (!header) {
+    return undefined;
+  }
+  try {
+    return new URL(header).origin;
+  } catch {
+    return undefined;
+  }
+}
