@@ -222,6 +222,7 @@ export function createKeycloakAuthenticator(
         assertWellFormedHandle(handle);
         outcome = await refresher.refresh(handle, context.client, {
           lockLeaseMs: context.options.timeoutMs + 5000,
+          answerWithinMs: context.options.timeoutMs,
         });
       } catch (error) {
         recordRefreshFailure(metrics, error);

@@ -52,6 +52,37 @@ function describe(error: unknown): string {
 }
 
 /**
+ * How long a refresh grant may take before we abort it. Longer than the
+ * configured `timeout` on purpose: once Keycloak has answered a refresh
+ * grant with rotation on, the token we sent is spent, so an answer that
+ * comes after the browser stopped waiting must still be received and kept
+ * (see SessionRefresher).
+ */
+export function refreshGrantTimeoutMs(options: { timeoutMs: number }): number {
+  return Math.max(60_000, 3 * options.timeoutMs);
+}
+
+/**
+ * openid-client gives every request of a configuration the same timeout;
+ * its `customFetch` seam is the only per-request hook, so refresh grants
+ * get their longer one here.
+ */
+function keepRefreshGrantsAlive(timeoutMs: number): oidc.CustomFetch {
+  return (url, options) => {
+    const body = options.body;
+    const isRefreshGrant =
+      body instanceof URLSearchParams &&
+      body.get('grant_type') === 'refresh_token';
+    return fetch(
+      url,
+      isRefreshGrant
+        ? { ...options, signal: AbortSignal.timeout(timeoutMs) }
+        : options,
+    );
+  };
+}
+
+/**
  * The OIDC conversation with one Keycloak realm, on openid-client. Discovery
  * is lazy and retried after a failure, so the backend starts while Keycloak
  * is down. Every failure that is not a verdict on the user's session becomes
@@ -107,11 +138,13 @@ export class KeycloakOidcClient {
         id_token_signed_response_alg: o.tokenSignedResponseAlg,
       }),
     };
-    return oidc.discovery(server, o.clientId, metadata, auth, {
+    const config = await oidc.discovery(server, o.clientId, metadata, auth, {
       timeout: Math.ceil(o.timeoutMs / 1000),
       // Plain http is only ever used against a local development IdP.
       execute: server.protocol === 'http:' ? [oidc.allowInsecureRequests] : [],
     });
+    config[oidc.customFetch] = keepRefreshGrantsAlive(refreshGrantTimeoutMs(o));
+    return config;
   }
 
   async authorizationUrl(params: {

@@ -95,7 +95,10 @@ describe.each(STORES)('SessionRefresher on the %s', (_store, openStorage) => {
   afterEach(() => storage.close());
 
   const refresh = (handle: string, via = client) =>
-    refresher.refresh(handle, via, { lockLeaseMs: LEASE_MS });
+    refresher.refresh(handle, via, {
+      lockLeaseMs: LEASE_MS,
+      answerWithinMs: LEASE_MS,
+    });
   const refreshGrants = () => keycloak.count('token', 'refresh_token');
 
   /**

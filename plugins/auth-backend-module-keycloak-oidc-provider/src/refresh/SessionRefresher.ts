@@ -29,6 +29,17 @@ export interface RefreshOutcome {
   source: 'fresh' | 'keycloak' | 'waited';
 }
 
+/** How long a refresh may hold its lock, and keep its browser waiting. */
+export interface RefreshTimings {
+  /** Lease of the refresh lock; renewed while Keycloak is being asked */
+  lockLeaseMs: number;
+  /**
+   * The browser gets a 503 after this long; the Keycloak call itself goes on
+   * (see KeycloakOidcClient.refresh) and its answer is stored when it comes.
+   */
+  answerWithinMs: number;
+}
+
 const sessionGone = () =>
   new SessionEndedError('Session not found or expired; sign in again');
 
@@ -40,8 +51,17 @@ const sessionGone = () =>
  * the holder of the session's lock refreshes, the others wait and use the
  * token set it stored. A token set that is still fresh is served as is.
  *
+ * A refresh grant Keycloak may have granted is never abandoned: with
+ * rotation the token we sent is spent once Keycloak answers, so the call
+ * keeps its lock (renewing the lease) and stores its answer even after the
+ * browser's request has given up; waiters then use it. What remains is a
+ * holder killed mid-call: its answer is lost, and Keycloak's "Refresh
+ * Token Max Reuse" (docs/operations.md) decides whether the next refresh
+ * with the old token is still accepted.
+ *
  * Redis round trips: 1 when fresh; 2 around the Keycloak call (read and
- * lock in one script, then write and unlock in one script).
+ * lock in one script, then write and unlock in one script), plus a lease
+ * renewal per third of the lease while Keycloak is slow.
  */
 export class SessionRefresher {
   constructor(
@@ -60,8 +80,9 @@ export class SessionRefresher {
   async refresh(
     handle: string,
     client: KeycloakOidcClient,
-    { lockLeaseMs }: { lockLeaseMs: number },
+    timings: RefreshTimings,
   ): Promise<RefreshOutcome> {
+    const { lockLeaseMs } = timings;
     const { store, now } = this.deps;
     const read = await store.readForRefresh(handle, {
       leaseMs: lockLeaseMs,
@@ -78,13 +99,17 @@ export class SessionRefresher {
           handle,
           read.lockToken,
           read.session,
+          timings,
         );
       default: {
         const waitStarted = now();
         try {
-          return await this.#waitForHolder(handle, client, read.session, {
-            lockLeaseMs,
-          });
+          return await this.#waitForHolder(
+            handle,
+            client,
+            read.session,
+            timings,
+          );
         } finally {
           this.deps.onLockWait?.(now() - waitStarted);
         }
@@ -101,9 +126,10 @@ export class SessionRefresher {
     handle: string,
     client: KeycloakOidcClient,
     current: StoredSession,
-    { lockLeaseMs }: { lockLeaseMs: number },
+    timings: RefreshTimings,
   ): Promise<RefreshOutcome> {
     const { store, now } = this.deps;
+    const { lockLeaseMs } = timings;
     const seen = current.record.refreshToken;
     const waitUntil = now() + lockLeaseMs + 1000;
     for (;;) {
@@ -125,6 +151,7 @@ export class SessionRefresher {
           handle,
           read.lockToken,
           read.session,
+          timings,
         );
       }
       if (now() > waitUntil) {
@@ -135,14 +162,58 @@ export class SessionRefresher {
     }
   }
 
+  /** The Keycloak call and its outcome; the browser waits at most `answerWithinMs`. */
   async #refreshUnderLock(
     client: KeycloakOidcClient,
     handle: string,
     lockToken: string,
     session: StoredSession,
+    { lockLeaseMs, answerWithinMs }: RefreshTimings,
+  ): Promise<RefreshOutcome> {
+    let answeredLate = false;
+    const grant = this.#grant(client, handle, lockToken, session, lockLeaseMs);
+    grant.catch(error => {
+      if (answeredLate) {
+        this.deps.logger.info(
+          `A Keycloak refresh that outlived its request failed: ${logText(
+            (error as Error).message,
+          )}`,
+        );
+      }
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        answeredLate = true;
+        reject(
+          new KeycloakUnavailableError(
+            `Keycloak did not answer the refresh within ${answerWithinMs} ms; its answer will be kept when it arrives`,
+          ),
+        );
+      }, answerWithinMs);
+    });
+    try {
+      return await Promise.race([grant, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Refreshes at Keycloak under the lock, keeping the lease until done. */
+  async #grant(
+    client: KeycloakOidcClient,
+    handle: string,
+    lockToken: string,
+    session: StoredSession,
+    lockLeaseMs: number,
   ): Promise<RefreshOutcome> {
     const { store, now } = this.deps;
     let released = false;
+    const renewal = setInterval(
+      () =>
+        store.renewRefreshLock(handle, lockToken, lockLeaseMs).catch(() => {}),
+      Math.max(Math.floor(lockLeaseMs / 3), 20),
+    );
     try {
       const { record, entityRef } = session;
       let tokens;
@@ -174,6 +245,7 @@ export class SessionRefresher {
         source: 'keycloak',
       };
     } finally {
+      clearInterval(renewal);
       if (!released) {
         await store.releaseRefreshLock(handle, lockToken).catch(() => {});
       }

@@ -1,10 +1,6 @@
 /* eslint-disable jest/no-export */
 import { createSessionHandle, isWellFormedHandle } from './sessionHandle';
-import type {
-  SessionRecord,
-  SessionStorage,
-  SessionStore,
-} from './types';
+import type { SessionRecord, SessionStorage, SessionStore } from './types';
 
 const SAMPLE_SUB = 'f1a2b3c4-0000-4000-8000-000000000001';
 
@@ -258,6 +254,26 @@ export function describeSessionStoreContract(
       expect((await take()).kind).toBe('lockedByOther');
       await new Promise(r => setTimeout(r, 120));
       expect((await take()).kind).toBe('lockedByUs');
+    });
+
+    it('renews a lease only for the lock owner', async () => {
+      const { handle } = await store.createSession(sampleRecord(), 60_000);
+      const first = await store.readForRefresh(handle, { leaseMs: 100 });
+      if (first.kind !== 'lockedByUs') throw new Error('no lock');
+      expect(
+        await store.renewRefreshLock(handle, 'not-the-owner', 60_000),
+      ).toBe(false);
+      expect(
+        await store.renewRefreshLock(handle, first.lockToken, 60_000),
+      ).toBe(true);
+      await new Promise(r => setTimeout(r, 200)); // past the first lease
+      expect((await store.readForRefresh(handle, { leaseMs: 100 })).kind).toBe(
+        'lockedByOther',
+      );
+      await store.releaseRefreshLock(handle, first.lockToken);
+      expect(
+        await store.renewRefreshLock(handle, first.lockToken, 60_000),
+      ).toBe(false);
     });
 
     it('keeps sessions of different handles apart', async () => {

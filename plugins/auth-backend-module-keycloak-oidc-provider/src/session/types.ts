@@ -159,6 +159,15 @@ export interface SessionStore {
   ): Promise<RefreshRead>;
   /** Releases the lock if `token` still owns it. */
   releaseRefreshLock(handle: string, token: string): Promise<void>;
+  /**
+   * Extends the lock to `leaseMs` from now if `token` still owns it, for a
+   * Keycloak call that outlives the lease; whether it did.
+   */
+  renewRefreshLock(
+    handle: string,
+    token: string,
+    leaseMs: number,
+  ): Promise<boolean>;
   /** Records which user entity the session belongs to; keeps the TTL. */
   setEntityRef(handle: string, entityRef: string): Promise<void>;
   /** Returns whether a session was deleted. */

@@ -159,6 +159,19 @@ export class MemorySessionStore implements SessionStore, SessionQueries {
     }
   }
 
+  async renewRefreshLock(
+    handle: string,
+    token: string,
+    leaseMs: number,
+  ): Promise<boolean> {
+    const lock = this.#live(this.#locks, sessionIdOfHandle(handle));
+    if (lock?.value !== token) {
+      return false;
+    }
+    lock.expiresAt = this.#now() + leaseMs;
+    return true;
+  }
+
   async setEntityRef(handle: string, entityRef: string): Promise<void> {
     const entry = this.#live(this.#sessions, sessionIdOfHandle(handle));
     if (entry) {

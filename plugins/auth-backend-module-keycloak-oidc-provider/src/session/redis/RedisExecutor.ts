@@ -10,6 +10,7 @@ import {
   POINTER,
   READ_FOR_REFRESH,
   RELEASE_LOCK,
+  RENEW_LOCK,
   TRACK_ACTIVE,
   WRITE_SESSION,
 } from './redisScripts';
@@ -19,6 +20,7 @@ const SCRIPTS = {
   writeSession: { keys: 3, lua: WRITE_SESSION },
   readForRefresh: { keys: 2, lua: READ_FOR_REFRESH },
   releaseLock: { keys: 1, lua: RELEASE_LOCK },
+  renewLock: { keys: 1, lua: RENEW_LOCK },
   deleteUserSessions: { keys: 1, lua: DELETE_USER_SESSIONS },
   deleteOne: { keys: 3, lua: DELETE_SESSION },
   extendSession: { keys: 2, lua: EXTEND_SESSION },

@@ -120,6 +120,18 @@ export class RedisSessionStore implements SessionStore {
     );
   }
 
+  async renewRefreshLock(
+    handle: string,
+    token: string,
+    leaseMs: number,
+  ): Promise<boolean> {
+    const { redis, layout } = this.deps;
+    const renewed = await redis.run('renewing the refresh lock', () =>
+      redis.redis.renewLock(layout.ofHandle(handle).lock, token, leaseMs),
+    );
+    return renewed === 1;
+  }
+
   async createSession(
     record: SessionRecord,
     ttlMs: number,

@@ -99,6 +99,15 @@ return 0
 `;
 
 /**
+ * Extends the lock's lease only for its owner. KEYS: lock. ARGV: token,
+ * lease ms. Returns 1 if extended.
+ */
+export const RENEW_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
+/**
  * Deletes one user's sessions: all, or those whose field ARGV[2] equals
  * ARGV[3]. KEYS: user index. ARGV: session key prefix of the user, field
  * or '', value. Returns the deleted key ids.

@@ -1,0 +1,151 @@
+import { CapturingLogger } from '../__testUtils__/CapturingLogger';
+import {
+  KeycloakLikeServer,
+  type RecordedCall,
+} from '../__testUtils__/KeycloakLikeServer';
+import { RedisServer } from '../__testUtils__/RedisServer';
+import { KeycloakUnavailableError } from '../errors';
+import { newSessionRecord } from '../oidc/sessionRecordFromTokens';
+import { createRedisClient } from '../session/redis/createRedisClient';
+import { redisSessionStorage } from '../session/redis/redisSessionStorage';
+import type { SessionStorage } from '../session/types';
+import { SessionRefresher } from './SessionRefresher';
+
+/**
+ * A Keycloak that answers a refresh grant after the module's timeout has
+ * still granted it: with rotation on, the refresh token we sent is spent.
+ * Dropping that answer logs the user out on the next refresh ("Maximum
+ * allowed refresh token reuse exceeded"), so the refresher keeps the call,
+ * and its lock, alive and stores the answer when it arrives.
+ */
+// whole seconds: openid-client's own timeout has that granularity
+const TIMEOUT_MS = 1000;
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+jest.setTimeout(20_000);
+
+let keycloak: KeycloakLikeServer;
+let redis: RedisServer;
+let storage: SessionStorage;
+let logger: CapturingLogger;
+let refresher: SessionRefresher;
+
+beforeAll(async () => {
+  keycloak = await KeycloakLikeServer.start();
+  redis = await RedisServer.start();
+});
+
+afterAll(async () => {
+  await keycloak.close();
+  await redis.dispose();
+});
+
+beforeEach(async () => {
+  const client = createRedisClient({
+    mode: 'standalone',
+    url: redis.url,
+    connectTimeoutMs: 2000,
+    commandTimeoutMs: 1000,
+  });
+  await client.connect();
+  storage = redisSessionStorage({ client, prefix: `slow-${Date.now()}:` });
+  logger = new CapturingLogger();
+  refresher = new SessionRefresher({
+    store: storage.sessions,
+    logger,
+    now: Date.now,
+    idleTtlSeconds: 3600,
+    minAccessTokenValiditySeconds: 240,
+    keycloakCheckIntervalSeconds: 60,
+  });
+  keycloak.intercept = undefined;
+});
+
+afterEach(() => storage.close());
+
+const client = () => keycloak.client({ timeoutMs: TIMEOUT_MS });
+const isRefreshGrant = (call: RecordedCall) =>
+  call.endpoint === 'token' &&
+  call.params.get('grant_type') === 'refresh_token';
+
+/** The next refresh grant is answered (and only then granted) after `ms`. */
+function answerNextRefreshAfter(ms: number) {
+  keycloak.intercept = async call => {
+    if (isRefreshGrant(call)) {
+      keycloak.intercept = undefined;
+      await sleep(ms);
+    }
+    return undefined;
+  };
+}
+
+/** A session Keycloak last confirmed 2 minutes ago: a refresh must ask it. */
+async function staleSession() {
+  const tokens = await keycloak.signIn(client());
+  const now = Date.now();
+  const record = {
+    ...newSessionRecord(tokens, {}, now, undefined),
+    refreshedAt: now - 120_000,
+  };
+  const { handle } = await storage.sessions.createSession(record, 3_600_000);
+  return { handle, record };
+}
+
+async function eventually(check: () => Promise<boolean>, what: string) {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await sleep(50);
+  }
+  throw new Error(`gave up waiting until ${what}`);
+}
+
+const refresh = (handle: string, lockLeaseMs = TIMEOUT_MS + 5000) =>
+  refresher.refresh(handle, client(), {
+    lockLeaseMs,
+    answerWithinMs: TIMEOUT_MS,
+  });
+
+it('stores a refresh Keycloak answers after the timeout, and the next refresh uses it', async () => {
+  const { handle, record } = await staleSession();
+  answerNextRefreshAfter(2.5 * TIMEOUT_MS);
+
+  // the browser is answered at the timeout, as before
+  await expect(refresh(handle)).rejects.toThrow(KeycloakUnavailableError);
+
+  // Keycloak's late answer is kept: the rotated token set is stored
+  await eventually(async () => {
+    const stored = await storage.sessions.getSession(handle);
+    return stored?.record.refreshToken !== record.refreshToken;
+  }, 'the late answer is stored');
+  const grants = keycloak.count('token', 'refresh_token');
+
+  // the next page load is served from it: no reuse of the spent token
+  const next = await refresh(handle);
+  expect(next.source).toBe('fresh');
+  expect(keycloak.count('token', 'refresh_token')).toBe(grants);
+  expect(logger.lines.filter(line => line.level === 'warn')).toEqual([]);
+});
+
+it('keeps the refresh lock while the Keycloak call is in flight', async () => {
+  const { handle } = await staleSession();
+  const grantsBefore = keycloak.calls.filter(isRefreshGrant).length;
+  const leaseMs = 600; // far shorter than Keycloak's answer
+  answerNextRefreshAfter(2.5 * TIMEOUT_MS);
+  const first = refresh(handle, leaseMs).catch(error => error);
+
+  // well past the lease, another request still finds the lock held
+  await sleep(1500);
+  const read = await storage.sessions.readForRefresh(handle, { leaseMs });
+  expect(read.kind).toBe('lockedByOther');
+
+  expect(await first).toBeInstanceOf(KeycloakUnavailableError);
+  await eventually(async () => {
+    const again = await storage.sessions.readForRefresh(handle, { leaseMs });
+    if (again.kind === 'lockedByUs') {
+      await storage.sessions.releaseRefreshLock(handle, again.lockToken);
+    }
+    return again.kind === 'lockedByUs';
+  }, 'the lock is released after the answer');
+  // one grant in all: nobody refreshed with the spent token meanwhile
+  expect(keycloak.calls.filter(isRefreshGrant)).toHaveLength(grantsBefore + 1);
+});
