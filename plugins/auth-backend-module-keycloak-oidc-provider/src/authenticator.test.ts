@@ -56,8 +56,10 @@ beforeAll(async () => {
 afterAll(() => keycloak.close());
 
 /** An authenticator on a memory store, initialized like the provider factory does. */
-function setup(providerConfig: Record<string, unknown> = {}) {
-  const storage = memorySessionStorage();
+function setup(
+  providerConfig: Record<string, unknown> = {},
+  storage = memorySessionStorage(),
+) {
   const environments: KeycloakEnvironment[] = [];
   const authenticator = createKeycloakAuthenticator({
     store: storage.sessions,
@@ -101,6 +103,7 @@ function setup(providerConfig: Record<string, unknown> = {}) {
     return { query, result: value as SessionAuthResult };
   }
   return {
+    storage,
     store: storage.sessions,
     queries: storage.queries,
     authenticator,
@@ -326,5 +329,38 @@ describe('logout', () => {
       client_id: CLIENT_ID,
       post_logout_redirect_uri: 'https://app.example.com/signed-out',
     });
+  });
+});
+
+describe('a session is bound to the realm and client that made it', () => {
+  it('another deployment on the same store (another client) treats it as missing and leaves it alone', async () => {
+    const ours = setup();
+    const { result } = await ours.login();
+    const handle = result.session.refreshToken!;
+    const theirs = setup({ clientId: 'another-backstage' }, ours.storage);
+    const grants = keycloak.count('token', 'refresh_token');
+
+    const { error } = await duringRequest(`${ROUTES}/refresh`, req =>
+      theirs.authenticator.refresh(
+        { req, scope: SCOPE, refreshToken: handle },
+        theirs.env,
+      ),
+    );
+    expect(error).toBeInstanceOf(SessionEndedError);
+    expect(error.message).toBe('Session not found or expired; sign in again');
+    expect(keycloak.count('token', 'refresh_token')).toBe(grants);
+
+    // nor can it sign the session out
+    await duringRequest(`${ROUTES}/logout`, req =>
+      theirs.authenticator.logout!({ req, refreshToken: handle }, theirs.env),
+    );
+    expect(await ours.store.getSession(handle)).toBeDefined();
+    const { error: ownError } = await duringRequest(`${ROUTES}/refresh`, req =>
+      ours.authenticator.refresh(
+        { req, scope: SCOPE, refreshToken: handle },
+        ours.env,
+      ),
+    );
+    expect(ownError).toBeUndefined();
   });
 });

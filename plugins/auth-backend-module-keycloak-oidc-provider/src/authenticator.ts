@@ -26,6 +26,7 @@ import {
 import { SessionRefresher } from './refresh/SessionRefresher';
 import { profileClaimsOf, sessionClaims } from './oidc/sessionClaims';
 import { KeycloakOidcClient } from './oidc/KeycloakOidcClient';
+import { bindingOf, isBoundTo } from './oidc/sessionBinding';
 import { newSessionRecord } from './oidc/sessionRecordFromTokens';
 import { clearRefreshCookie } from './routes/refreshCookie';
 import {
@@ -152,6 +153,7 @@ export function createKeycloakAuthenticator(
       profileClaimsOf(idTokenClaims, userinfo),
       now(),
       options.sessionDurationMs,
+      bindingOf(options),
     );
     const { handle, evicted } = await store.createSession(
       record,
@@ -223,6 +225,7 @@ export function createKeycloakAuthenticator(
         outcome = await refresher.refresh(handle, context.client, {
           lockLeaseMs: context.options.timeoutMs + 5000,
           answerWithinMs: context.options.timeoutMs,
+          binding: bindingOf(context.options),
         });
       } catch (error) {
         recordRefreshFailure(metrics, error);
@@ -249,9 +252,14 @@ export function createKeycloakAuthenticator(
     async logout({ refreshToken: handle }, { client, options }) {
       const postLogoutRedirectUrl =
         options.postLogoutRedirectUrl ?? deps.provider.appUrl;
-      const stored = isWellFormedHandle(handle)
+      const found = isWellFormedHandle(handle)
         ? await store.getSession(handle!)
         : undefined;
+      // another deployment's session is not ours to sign out
+      const stored =
+        found && isBoundTo(found.record, bindingOf(options))
+          ? found
+          : undefined;
       if (stored) {
         await store.deleteSession(handle!);
         const failure = await client.revokeRefreshToken(

@@ -1,5 +1,6 @@
 import type { ProfileClaims, SessionRecord } from '../session/types';
 import type { TokenResponse } from './KeycloakOidcClient';
+import type { SessionBinding } from './sessionBinding';
 
 function expiresAt(seconds: unknown, now: number): number | undefined {
   // Keycloak sends refresh_expires_in: 0 for offline tokens (no idle expiry).
@@ -14,6 +15,7 @@ export function newSessionRecord(
   profile: ProfileClaims,
   now: number,
   sessionDurationMs: number | undefined,
+  binding?: SessionBinding,
 ): SessionRecord {
   const claims = tokens.claims();
   if (!claims?.sub) {
@@ -39,6 +41,7 @@ export function newSessionRecord(
     absoluteExpiresAt:
       sessionDurationMs !== undefined ? now + sessionDurationMs : undefined,
     profile,
+    ...binding,
   };
 }
 

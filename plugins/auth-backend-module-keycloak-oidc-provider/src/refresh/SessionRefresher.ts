@@ -11,6 +11,7 @@ import {
 } from '../oidc/KeycloakOidcClient';
 import { refreshedSessionRecord } from '../oidc/sessionRecordFromTokens';
 import { logText } from '../logging/logText';
+import { isBoundTo, type SessionBinding } from '../oidc/sessionBinding';
 import { freshnessAt } from './freshness';
 import { sessionTtlMs } from '../session/sessionTtl';
 import type { SessionStore, StoredSession } from '../session/types';
@@ -33,6 +34,8 @@ export interface RefreshOutcome {
 export interface RefreshTimings {
   /** Lease of the refresh lock; renewed while Keycloak is being asked */
   lockLeaseMs: number;
+  /** Where this environment makes sessions; others are missing here */
+  binding?: SessionBinding;
   /**
    * The browser gets a 503 after this long; the Keycloak call itself goes on
    * (see KeycloakOidcClient.refresh) and its answer is stored when it comes.
@@ -88,6 +91,16 @@ export class SessionRefresher {
       leaseMs: lockLeaseMs,
       freshness: freshnessAt(now(), this.deps),
     });
+    if (
+      read.kind !== 'missing' &&
+      timings.binding &&
+      !isBoundTo(read.session.record, timings.binding)
+    ) {
+      if (read.kind === 'lockedByUs') {
+        await store.releaseRefreshLock(handle, read.lockToken);
+      }
+      throw sessionGone(); // another deployment's: leave it alone
+    }
     switch (read.kind) {
       case 'missing':
         throw sessionGone();

@@ -34,6 +34,9 @@ export interface SessionRecord {
   refreshedAt: number;
   /** epoch ms; hard end of the session (`sessionDuration`), if configured */
   absoluteExpiresAt?: number;
+  /** The realm (issuer) and client the session was made for */
+  issuer?: string;
+  clientId?: string;
   /**
    * Profile claims from the login's ID token and userinfo, so refreshes
    * need no userinfo call (absent in records written before 0.2)
