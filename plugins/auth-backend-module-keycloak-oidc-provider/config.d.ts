@@ -27,8 +27,9 @@ export interface Config {
        */
       keycloakCheckInterval?: number;
       /**
-       * At most this many sessions per Keycloak user; a new login evicts the
-       * user's oldest sessions beyond it. 0 or unset: no limit.
+       * At most this many sessions per Keycloak user (1 to 1000, default
+       * 10); a new login evicts the user's oldest sessions beyond it. The
+       * limit also bounds the cost of every per-user Redis script.
        */
       maxSessionsPerUser?: number;
       /** The session admin API under /api/auth/keycloak-oidc/admin */

@@ -13,7 +13,8 @@ describe('readSessionStoreOptions', () => {
       loginTtlSeconds: 600,
       minAccessTokenValiditySeconds: 240,
       keycloakCheckIntervalSeconds: 60,
-      maxSessionsPerUser: 0,
+      // bounded by default: every per-user script walks at most this many
+      maxSessionsPerUser: 10,
       adminPrincipals: [],
     });
   });
@@ -28,9 +29,11 @@ describe('readSessionStoreOptions', () => {
       maxSessionsPerUser: 3,
       adminPrincipals: ['user:default/alice', 'ops-cli'],
     });
-    expect(() => read({ maxSessionsPerUser: -1 })).toThrow(
-      "Invalid config at 'auth.session.maxSessionsPerUser': must be an integer from 0 to 10000, got -1",
-    );
+    for (const unbounded of [-1, 0, 1001]) {
+      expect(() => read({ maxSessionsPerUser: unbounded })).toThrow(
+        `Invalid config at 'auth.session.maxSessionsPerUser': must be an integer from 1 to 1000, got ${unbounded}`,
+      );
+    }
     expect(() => read({ admin: { allow: ['two words'] } })).toThrow(
       "Invalid config at 'auth.session.admin.allow': 'two words' is not an entity ref or service subject",
     );

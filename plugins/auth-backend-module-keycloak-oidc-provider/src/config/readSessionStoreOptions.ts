@@ -58,6 +58,10 @@ const DEFAULT_MIN_ACCESS_TOKEN_VALIDITY_SECONDS = 240;
  */
 const DEFAULT_KEYCLOAK_CHECK_INTERVAL_SECONDS = 60;
 const DEFAULT_PREFIX = 'backstage:session:';
+// Every per-user script (login, logout by sub) walks the user's sessions:
+// a limit keeps their cost independent of how often one user signs in.
+const DEFAULT_MAX_SESSIONS_PER_USER = 10;
+const MAX_SESSIONS_PER_USER_LIMIT = 1000;
 const LOGIN_TTL_SECONDS = 600;
 const PATH = 'auth.session.redis';
 
@@ -101,10 +105,10 @@ export function readSessionStoreOptions(
   const maxSessionsPerUser =
     (session &&
       readInteger(session, 'maxSessionsPerUser', 'auth.session', {
-        min: 0,
-        max: 10_000,
+        min: 1,
+        max: MAX_SESSIONS_PER_USER_LIMIT,
       })) ??
-    0;
+    DEFAULT_MAX_SESSIONS_PER_USER;
   const adminPrincipals =
     session?.getOptionalStringArray('admin.allow')?.map(ref => {
       if (!/^\S+$/.test(ref)) {

@@ -145,6 +145,17 @@ describe('RedisSessionStore errors', () => {
 });
 
 describe('RedisSessionStore bookkeeping', () => {
+  it("keeps a user's index at the per-user limit however often the user signs in", async () => {
+    const { sessions, layout } = await newStore('many:');
+    const record = sampleRecord({ sub: 'many-logins', sid: undefined });
+    for (let i = 0; i < 200; i++) {
+      await sessions.createSession(record, 60_000, { maxSessionsPerUser: 10 });
+    }
+    const index = layout.ofUser(userTag(record.sub)).index;
+    expect(await inspector.zcard(index)).toBe(10);
+    expect(await inspector.keys('many:{u:*}:s:*')).toHaveLength(10);
+  });
+
   it('the set of live sessions drops expired members on every write and expires with its longest session', async () => {
     const { sessions } = await newStore('active:');
     await sessions.createSession(sampleRecord(), 300);
