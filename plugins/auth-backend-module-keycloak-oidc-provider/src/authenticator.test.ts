@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConfigReader } from '@backstage/config';
-import { InputError } from '@backstage/errors';
+import { InputError, NotAllowedError } from '@backstage/errors';
 import { encodeOAuthState } from '@backstage/plugin-auth-node';
 import express, { type Request } from 'express';
 import request from 'supertest';
@@ -34,6 +34,13 @@ async function duringRequest<T>(
   let outcome: { value?: T; error?: any } = {};
   const app = express();
   app.use(async (req, res) => {
+    // as Backstage's cookie parser would
+    req.cookies = Object.fromEntries(
+      (req.get('cookie') ?? '')
+        .split('; ')
+        .filter(Boolean)
+        .map(pair => pair.split('=') as [string, string]),
+    );
     try {
       outcome = { value: await fn(req) };
     } catch (error) {
@@ -84,15 +91,20 @@ function setup(
       config: new ConfigReader(keycloak.providerConfig(extra)),
     });
   const env = initialize();
-  const start = async (state: string) =>
-    (
-      await duringRequest(`${ROUTES}/start`, req =>
-        authenticator.start({ req, scope: SCOPE, state }, env),
-      )
-    ).value!;
-  const callback = (query: string) =>
-    duringRequest(`${ROUTES}/handler/frame${query}`, async req =>
-      authenticator.authenticate({ req }, env),
+  /** The login cookie the last /start set, as the browser would send it */
+  let loginCookie = '';
+  const start = async (state: string) => {
+    const { value, response } = await duringRequest(`${ROUTES}/start`, req =>
+      authenticator.start({ req, scope: SCOPE, state }, env),
+    );
+    loginCookie = String(response.headers['set-cookie']).split(';')[0];
+    return value!;
+  };
+  const callback = (query: string, cookie = loginCookie) =>
+    duringRequest(
+      `${ROUTES}/handler/frame${query}`,
+      async req => authenticator.authenticate({ req }, env),
+      { cookie },
     );
   /** start, Keycloak's login page, callback: the result of a whole login */
   async function login() {
@@ -144,7 +156,7 @@ describe('initialize', () => {
 
 describe('start', () => {
   it('stores a login transaction and sends the browser to Keycloak with PKCE S256 and the state', async () => {
-    const { start, store } = setup();
+    const { start, store, authenticator, env } = setup();
     const state = encodeOAuthState({ nonce: 'n-1', env: 'development' });
     const url = new URL((await start(state)).url);
     expect(`${url.origin}${url.pathname}`).toBe(
@@ -152,6 +164,23 @@ describe('start', () => {
     );
     const transaction = await store.takeLoginTransaction(state);
     expect(transaction).toBeDefined();
+    // the browser that started it gets the secret its binding is made of,
+    // HttpOnly and only for the callback
+    const { response } = await duringRequest(`${ROUTES}/start`, req =>
+      authenticator.start({ req, scope: SCOPE, state: 'another' }, env),
+    );
+    const [cookie, ...attributes] = String(
+      response.headers['set-cookie'],
+    ).split('; ');
+    const [name, secret] = cookie.split('=');
+    expect(name).toBe('keycloak-oidc-login');
+    expect(Buffer.from(secret, 'base64url')).toHaveLength(32);
+    expect(attributes).toEqual(
+      expect.arrayContaining(['HttpOnly', `Path=${ROUTES}/handler`]),
+    );
+    expect((await store.takeLoginTransaction('another'))?.browserBinding).toBe(
+      createHash('sha256').update(secret).digest('base64url'),
+    );
     const challenge = createHash('sha256')
       .update(transaction!.codeVerifier)
       .digest('base64url');
@@ -194,6 +223,17 @@ describe('authenticate', () => {
       'Unknown, expired or already used sign-in state; start the sign-in again',
     );
     expect(codeGrants()).toBe(before + 1);
+  });
+
+  it("refuses a callback with another browser's login cookie", async () => {
+    const { start, callback } = setup();
+    const state = encodeOAuthState({ nonce: 'n-2', env: 'development' });
+    const query = await keycloak.authorize((await start(state)).url);
+    const { error } = await callback(query, 'keycloak-oidc-login=forged');
+    expect(error).toBeInstanceOf(NotAllowedError);
+    expect(error.message).toBe(
+      'The sign-in callback does not come from the browser that started it',
+    );
   });
 
   it('takes profile claims from userinfo when the ID token has none', async () => {

@@ -1,5 +1,5 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
-import { InputError } from '@backstage/errors';
+import { InputError, NotAllowedError } from '@backstage/errors';
 import {
   createOAuthAuthenticator,
   type CookieConfigurer,
@@ -28,7 +28,16 @@ import { profileClaimsOf, sessionClaims } from './oidc/sessionClaims';
 import { KeycloakOidcClient } from './oidc/KeycloakOidcClient';
 import { bindingOf, isBoundTo } from './oidc/sessionBinding';
 import { newSessionRecord } from './oidc/sessionRecordFromTokens';
-import { clearRefreshCookie } from './routes/refreshCookie';
+import {
+  clearRefreshCookie,
+  loginCookieName,
+  setLoginCookie,
+} from './routes/providerCookies';
+import {
+  browserBindingOf,
+  isSameBrowser,
+  newLoginSecret,
+} from './signIn/browserBinding';
 import {
   assertWellFormedHandle,
   isWellFormedHandle,
@@ -136,6 +145,14 @@ export function createKeycloakAuthenticator(
         'Unknown, expired or already used sign-in state; start the sign-in again',
       );
     }
+    // the route guard checked it already; this keeps the rule where the
+    // transaction is used, whoever calls the authenticator
+    const cookie = req.cookies?.[loginCookieName(deps.provider.providerId)];
+    if (!isSameBrowser(cookie, transaction.browserBinding)) {
+      throw new NotAllowedError(
+        'The sign-in callback does not come from the browser that started it',
+      );
+    }
     const callbackQuery = new URL(req.originalUrl ?? req.url, 'http://callback')
       .search;
     const tokens = await client.exchangeCode({
@@ -190,10 +207,12 @@ export function createKeycloakAuthenticator(
       return environment;
     },
 
-    async start(input, { client }) {
+    async start(input, { client, options }) {
+      const secret = newLoginSecret();
       const transaction: LoginTransaction = {
         codeVerifier: randomPKCECodeVerifier(),
         nonce: randomNonce(),
+        browserBinding: browserBindingOf(secret),
         createdAt: now(),
       };
       const url = await client.authorizationUrl({
@@ -201,11 +220,14 @@ export function createKeycloakAuthenticator(
         scope: input.scope,
         transaction,
       });
-      await store.putLoginTransaction(
-        input.state,
-        transaction,
-        sessionOptions.loginTtlSeconds * 1000,
-      );
+      const ttlMs = sessionOptions.loginTtlSeconds * 1000;
+      await store.putLoginTransaction(input.state, transaction, ttlMs);
+      if (input.req.res) {
+        setLoginCookie(input.req, input.req.res, secret, ttlMs, {
+          ...deps.provider,
+          callbackUrl: options.callbackUrl,
+        });
+      }
       return { url };
     },
 

@@ -188,6 +188,7 @@ export class KeycloakLikeServer {
     const transaction = {
       codeVerifier: randomPKCECodeVerifier(),
       nonce: randomNonce(),
+      browserBinding: '',
       createdAt: Date.now(),
     };
     const url = await client.authorizationUrl({

@@ -143,10 +143,10 @@ describe('Redis ACL user restricted to the documented rule', () => {
   it('a user lacking a needed command fails with a message naming it', async () => {
     // the route guard looks the pending login up before Backstage's handler
     // runs: a 503 naming the command
-    const res = await callbackAs('backstage-noexists', '+exists');
+    const res = await callbackAs('backstage-noget', '+get');
     expect(res.status).toBe(503);
     expect((await res.json()).error.message).toMatch(
-      /^Session store \(Redis\) unavailable while reading the login transaction: NOPERM .*'exists' command/,
+      /^Session store \(Redis\) unavailable while reading the login transaction: NOPERM .*'get' command/,
     );
 
     // the authenticator takes it inside Backstage's callback handler, which

@@ -16,6 +16,8 @@ import {
   SessionStoreUnavailableError,
 } from '../errors';
 import { memorySessionStorage } from '../session/memory/memorySessionStorage';
+import type { SessionStore } from '../session/types';
+import { browserBindingOf } from '../signIn/browserBinding';
 import { guardRouteHandlers } from './guardRouteHandlers';
 
 const APP_URL = 'http://localhost:3000';
@@ -203,12 +205,54 @@ describe('the sign-in callback', () => {
     },
   );
 
+  /** A login /start stored, bound to the browser holding `secret`. */
+  async function pendingLogin(store: SessionStore, secret = 'the-secret') {
+    const state = stateWith();
+    const transaction = {
+      codeVerifier: 'v',
+      nonce: 'n',
+      browserBinding: browserBindingOf(secret),
+      createdAt: 1,
+    };
+    await store.putLoginTransaction(state, transaction, 60_000);
+    return {
+      state,
+      transaction,
+      cookie: `${nonceCookie}; keycloak-oidc-login=${secret}`,
+    };
+  }
+
+  it.each([
+    [
+      'without the login cookie',
+      () => nonceCookie,
+      'The sign-in callback arrived without the keycloak-oidc-login cookie; finish the sign-in in the browser that started it',
+    ],
+    [
+      // whoever holds a leaked callback URL can forge the nonce cookie (the
+      // nonce is in the state), not the login cookie
+      "with another browser's login cookie",
+      () => `${nonceCookie}; keycloak-oidc-login=attackers-own`,
+      'The sign-in state does not belong to this browser (keycloak-oidc-login mismatch)',
+    ],
+  ])(
+    'refuses a callback %s with 403, and the login stays pending',
+    async (_, cookie, message) => {
+      const { app, upstreamCalls, store } = setup();
+      const { state, transaction } = await pendingLogin(store);
+      const res = await callback(app, state, cookie());
+      expect(res.status).toBe(403);
+      expect(res.body.error.message).toBe(message);
+      expect(upstreamCalls).toEqual([]);
+      // the real browser can still finish it
+      expect(await store.peekLoginTransaction(state)).toEqual(transaction);
+    },
+  );
+
   it('hands a pending login to upstream without consuming its transaction', async () => {
     const { app, upstreamCalls, store } = setup();
-    const state = stateWith();
-    const transaction = { codeVerifier: 'v', nonce: 'n', createdAt: 1 };
-    await store.putLoginTransaction(state, transaction, 60_000);
-    const res = await callback(app, state, nonceCookie);
+    const { state, transaction, cookie } = await pendingLogin(store);
+    const res = await callback(app, state, cookie);
     expect(res.status).toBe(200);
     expect(upstreamCalls).toEqual(['frameHandler']);
     // the authenticator takes it, exactly once; the guard only looked

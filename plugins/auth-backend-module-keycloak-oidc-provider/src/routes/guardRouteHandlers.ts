@@ -10,6 +10,8 @@ import {
 } from '@backstage/plugin-auth-node';
 import { SessionEndedError } from '../errors';
 import type { SessionStore } from '../session/types';
+import { isSameBrowser } from '../signIn/browserBinding';
+import { loginCookieName } from './providerCookies';
 import { assertAllowedRedirectUrl } from './redirectUrlPolicy';
 
 /**
@@ -18,8 +20,10 @@ import { assertAllowedRedirectUrl } from './redirectUrlPolicy';
  * - `/start` refuses a `redirectUrl` off the app's allowed origins (and a
  *   redirect flow without one) with a 400 before anything is stored;
  * - the callback is refused with a 4xx when its state is missing, names a
- *   foreign redirect, is not bound to this browser's nonce cookie, or has no
- *   pending login (unknown, expired, already used);
+ *   foreign redirect, is not bound to this browser's nonce cookie, has no
+ *   pending login (unknown, expired, already used), or arrives without the
+ *   HttpOnly login cookie that `/start` set in the browser that began it
+ *   (the nonce is readable from the state, so it alone binds nothing);
  * - `/refresh` answers 401 when the session has ended and 503 naming the
  *   dependency when Redis or Keycloak failed.
  *
@@ -43,6 +47,7 @@ export function guardRouteHandlers(
   const { store } = options;
   // the name OAuthCookieManager gives the nonce cookie
   const nonceCookie = `${options.providerId}-nonce`;
+  const loginCookie = loginCookieName(options.providerId);
 
   function checkRedirect(flow: unknown, redirectUrl: unknown) {
     if (redirectUrl !== undefined) {
@@ -84,9 +89,21 @@ export function guardRouteHandlers(
         );
       }
       // only looked at: the authenticator takes it, exactly once
-      if (!(await store.hasLoginTransaction(state))) {
+      const pending = await store.peekLoginTransaction(state);
+      if (!pending) {
         throw new InputError(
           'Unknown, expired or already used sign-in state; start the sign-in again',
+        );
+      }
+      const loginSecret = req.cookies?.[loginCookie];
+      if (!loginSecret) {
+        throw new NotAllowedError(
+          `The sign-in callback arrived without the ${loginCookie} cookie; finish the sign-in in the browser that started it`,
+        );
+      }
+      if (!isSameBrowser(loginSecret, pending.browserBinding)) {
+        throw new NotAllowedError(
+          `The sign-in state does not belong to this browser (${loginCookie} mismatch)`,
         );
       }
       return handlers.frameHandler(req, res);

@@ -100,18 +100,23 @@ export function describeSessionStoreContract(
     });
 
     it('hands out a login transaction exactly once', async () => {
-      const tx = { codeVerifier: 'v', nonce: 'n', createdAt: 1 };
+      const tx = {
+        codeVerifier: 'v',
+        nonce: 'n',
+        browserBinding: 'b',
+        createdAt: 1,
+      };
       await store.putLoginTransaction('state-1', tx, 60_000);
       // looking does not consume it
-      expect(await store.hasLoginTransaction('state-1')).toBe(true);
-      expect(await store.hasLoginTransaction('state-1')).toBe(true);
+      expect(await store.peekLoginTransaction('state-1')).toEqual(tx);
+      expect(await store.peekLoginTransaction('state-1')).toEqual(tx);
       const results = await Promise.all([
         store.takeLoginTransaction('state-1'),
         store.takeLoginTransaction('state-1'),
       ]);
       expect(results.filter(Boolean)).toEqual([tx]);
       expect(await store.takeLoginTransaction('unknown')).toBeUndefined();
-      expect(await store.hasLoginTransaction('state-1')).toBe(false);
+      expect(await store.peekLoginTransaction('state-1')).toBeUndefined();
     });
 
     it('issues a new unguessable handle for every session', async () => {

@@ -7,6 +7,11 @@ import type { Freshness } from '../refresh/freshness';
 export interface LoginTransaction {
   codeVerifier: string;
   nonce: string;
+  /**
+   * SHA-256 of the secret in the browser's HttpOnly login cookie: only the
+   * browser that started the sign-in can finish it
+   */
+  browserBinding: string;
   createdAt: number;
 }
 
@@ -121,8 +126,8 @@ export interface SessionStore {
     transaction: LoginTransaction,
     ttlMs: number,
   ): Promise<void>;
-  /** Whether a login transaction is pending for `state` (it is not consumed). */
-  hasLoginTransaction(state: string): Promise<boolean>;
+  /** The login transaction pending for `state`, without consuming it. */
+  peekLoginTransaction(state: string): Promise<LoginTransaction | undefined>;
   /** Atomically reads and deletes; a second call for the same state gets nothing. */
   takeLoginTransaction(state: string): Promise<LoginTransaction | undefined>;
 

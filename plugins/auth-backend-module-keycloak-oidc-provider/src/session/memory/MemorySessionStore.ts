@@ -63,8 +63,11 @@ export class MemorySessionStore implements SessionStore, SessionQueries {
     });
   }
 
-  async hasLoginTransaction(state: string): Promise<boolean> {
-    return !!this.#live(this.#logins, loginStateKeyId(state));
+  async peekLoginTransaction(
+    state: string,
+  ): Promise<LoginTransaction | undefined> {
+    const entry = this.#live(this.#logins, loginStateKeyId(state));
+    return entry && { ...entry.value };
   }
 
   async takeLoginTransaction(

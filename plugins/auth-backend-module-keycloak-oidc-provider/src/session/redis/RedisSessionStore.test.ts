@@ -132,7 +132,7 @@ describe('RedisSessionStore errors', () => {
       await expect(
         sessions.putLoginTransaction(
           'state',
-          { codeVerifier: 'v', nonce: 'n', createdAt: 1 },
+          { codeVerifier: 'v', nonce: 'n', browserBinding: 'b', createdAt: 1 },
           60_000,
         ),
       ).rejects.toThrow(

@@ -52,12 +52,14 @@ export class RedisSessionStore implements SessionStore {
     );
   }
 
-  async hasLoginTransaction(state: string): Promise<boolean> {
+  async peekLoginTransaction(
+    state: string,
+  ): Promise<LoginTransaction | undefined> {
     const { redis, layout } = this.deps;
-    const exists = await redis.run('reading the login transaction', () =>
-      redis.redis.exists(layout.login(state)),
+    const raw = await redis.run('reading the login transaction', () =>
+      redis.redis.get(layout.login(state)),
     );
-    return exists === 1;
+    return raw ? (JSON.parse(raw) as LoginTransaction) : undefined;
   }
 
   async takeLoginTransaction(
