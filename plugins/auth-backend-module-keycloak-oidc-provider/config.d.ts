@@ -32,6 +32,15 @@ export interface Config {
        * limit also bounds the cost of every per-user Redis script.
        */
       maxSessionsPerUser?: number;
+      /**
+       * At most this many sign-ins started within the login lifetime (300 s),
+       * over all clients and replicas (default 10000). Pending logins are
+       * what unauthenticated clients can make the server store (about
+       * 650 bytes each in Redis); beyond the budget `/start` answers 503 and
+       * stores nothing, so a flood cannot fill Redis and block the refreshes
+       * of signed-in users.
+       */
+      maxPendingLogins?: number;
       /** The session admin API under /api/auth/keycloak-oidc/admin */
       admin?: {
         /**

@@ -77,6 +77,7 @@ function setup(
       minAccessTokenValiditySeconds: 240,
       keycloakCheckIntervalSeconds: 60,
       maxSessionsPerUser: 0,
+      maxPendingLogins: 100,
     },
     provider: {
       providerId: 'keycloak-oidc',

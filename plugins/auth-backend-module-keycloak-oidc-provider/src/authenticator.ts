@@ -1,5 +1,9 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
-import { InputError, NotAllowedError } from '@backstage/errors';
+import {
+  InputError,
+  NotAllowedError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
 import {
   createOAuthAuthenticator,
   type CookieConfigurer,
@@ -56,6 +60,7 @@ export interface KeycloakAuthenticatorDeps {
     SessionStoreOptions,
     | 'ttlSeconds'
     | 'loginTtlSeconds'
+    | 'maxPendingLogins'
     | 'minAccessTokenValiditySeconds'
     | 'keycloakCheckIntervalSeconds'
     | 'maxSessionsPerUser'
@@ -221,7 +226,19 @@ export function createKeycloakAuthenticator(
         transaction,
       });
       const ttlMs = sessionOptions.loginTtlSeconds * 1000;
-      await store.putLoginTransaction(input.state, transaction, ttlMs);
+      const { maxPendingLogins } = sessionOptions;
+      if (
+        !(await store.putLoginTransaction(
+          input.state,
+          transaction,
+          ttlMs,
+          maxPendingLogins,
+        ))
+      ) {
+        throw new ServiceUnavailableError(
+          `Too many sign-ins in progress (${maxPendingLogins} started in the last ${sessionOptions.loginTtlSeconds} s, auth.session.maxPendingLogins); try again in a few minutes`,
+        );
+      }
       if (input.req.res) {
         setLoginCookie(input.req, input.req.res, secret, ttlMs, {
           ...deps.provider,

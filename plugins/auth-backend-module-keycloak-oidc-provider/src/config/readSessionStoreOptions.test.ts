@@ -10,7 +10,8 @@ describe('readSessionStoreOptions', () => {
     expect(readSessionStoreOptions(new ConfigReader({}))).toEqual({
       store: 'memory',
       ttlSeconds: 86400,
-      loginTtlSeconds: 600,
+      loginTtlSeconds: 300,
+      maxPendingLogins: 10_000,
       minAccessTokenValiditySeconds: 240,
       keycloakCheckIntervalSeconds: 60,
       // bounded by default: every per-user script walks at most this many

@@ -14,6 +14,8 @@ export type SessionStoreOptions = {
   ttlSeconds: number;
   /** How long a started login may take before its callback is refused. */
   loginTtlSeconds: number;
+  /** At most this many logins started within `loginTtlSeconds`, over all clients */
+  maxPendingLogins: number;
   /**
    * `/refresh` answers from the stored tokens, without calling Keycloak,
    * while the access token stays valid at least this long (0: always call).
@@ -62,7 +64,11 @@ const DEFAULT_PREFIX = 'backstage:session:';
 // a limit keeps their cost independent of how often one user signs in.
 const DEFAULT_MAX_SESSIONS_PER_USER = 10;
 const MAX_SESSIONS_PER_USER_LIMIT = 1000;
-const LOGIN_TTL_SECONDS = 600;
+// A sign-in at Keycloak (with MFA) fits in 5 minutes; pending logins are
+// what unauthenticated clients can make us store, so they are short-lived
+// and counted (maxPendingLogins).
+const LOGIN_TTL_SECONDS = 300;
+const DEFAULT_MAX_PENDING_LOGINS = 10_000;
 const PATH = 'auth.session.redis';
 
 /**
@@ -109,6 +115,13 @@ export function readSessionStoreOptions(
         max: MAX_SESSIONS_PER_USER_LIMIT,
       })) ??
     DEFAULT_MAX_SESSIONS_PER_USER;
+  const maxPendingLogins =
+    (session &&
+      readInteger(session, 'maxPendingLogins', 'auth.session', {
+        min: 1,
+        max: 1_000_000,
+      })) ??
+    DEFAULT_MAX_PENDING_LOGINS;
   const adminPrincipals =
     session?.getOptionalStringArray('admin.allow')?.map(ref => {
       if (!/^\S+$/.test(ref)) {
@@ -122,6 +135,7 @@ export function readSessionStoreOptions(
   const common = {
     ttlSeconds,
     loginTtlSeconds: LOGIN_TTL_SECONDS,
+    maxPendingLogins,
     minAccessTokenValiditySeconds,
     keycloakCheckIntervalSeconds,
     maxSessionsPerUser,

@@ -214,7 +214,7 @@ describe('the sign-in callback', () => {
       browserBinding: browserBindingOf(secret),
       createdAt: 1,
     };
-    await store.putLoginTransaction(state, transaction, 60_000);
+    await store.putLoginTransaction(state, transaction, 60_000, 100);
     return {
       state,
       transaction,

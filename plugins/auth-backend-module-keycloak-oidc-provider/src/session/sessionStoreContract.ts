@@ -106,7 +106,7 @@ export function describeSessionStoreContract(
         browserBinding: 'b',
         createdAt: 1,
       };
-      await store.putLoginTransaction('state-1', tx, 60_000);
+      await store.putLoginTransaction('state-1', tx, 60_000, 100);
       // looking does not consume it
       expect(await store.peekLoginTransaction('state-1')).toEqual(tx);
       expect(await store.peekLoginTransaction('state-1')).toEqual(tx);
@@ -117,6 +117,23 @@ export function describeSessionStoreContract(
       expect(results.filter(Boolean)).toEqual([tx]);
       expect(await store.takeLoginTransaction('unknown')).toBeUndefined();
       expect(await store.peekLoginTransaction('state-1')).toBeUndefined();
+    });
+
+    it('stores no more pending logins than the budget', async () => {
+      const tx = {
+        codeVerifier: 'v',
+        nonce: 'n',
+        browserBinding: 'b',
+        createdAt: 1,
+      };
+      const put = (state: string) =>
+        store.putLoginTransaction(state, tx, 60_000, 3);
+      expect(await put('budget-1')).toBe(true);
+      expect(await put('budget-2')).toBe(true);
+      expect(await put('budget-3')).toBe(true);
+      expect(await put('budget-4')).toBe(false);
+      expect(await store.peekLoginTransaction('budget-4')).toBeUndefined();
+      expect(await store.peekLoginTransaction('budget-3')).toEqual(tx);
     });
 
     it('issues a new unguessable handle for every session', async () => {

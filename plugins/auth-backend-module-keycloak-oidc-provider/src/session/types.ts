@@ -121,11 +121,17 @@ export type RefreshRead =
  * handle itself, and create the handles.
  */
 export interface SessionStore {
+  /**
+   * Stores a login transaction for `ttlMs`, unless `maxPending` logins were
+   * started within the last `ttlMs` (over all clients and replicas): then
+   * it stores nothing and returns false.
+   */
   putLoginTransaction(
     state: string,
     transaction: LoginTransaction,
     ttlMs: number,
-  ): Promise<void>;
+    maxPending: number,
+  ): Promise<boolean>;
   /** The login transaction pending for `state`, without consuming it. */
   peekLoginTransaction(state: string): Promise<LoginTransaction | undefined>;
   /** Atomically reads and deletes; a second call for the same state gets nothing. */

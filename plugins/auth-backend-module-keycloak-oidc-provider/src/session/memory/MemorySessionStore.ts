@@ -56,11 +56,17 @@ export class MemorySessionStore implements SessionStore, SessionQueries {
     state: string,
     transaction: LoginTransaction,
     ttlMs: number,
-  ): Promise<void> {
+    maxPending: number,
+  ): Promise<boolean> {
+    this.#sweep();
+    if (this.#logins.size >= maxPending) {
+      return false;
+    }
     this.#logins.set(loginStateKeyId(state), {
       value: { ...transaction },
       expiresAt: this.#now() + ttlMs,
     });
+    return true;
   }
 
   async peekLoginTransaction(

@@ -3,6 +3,7 @@ import { SessionStoreUnavailableError } from '../../errors';
 import type { RedisClient } from './createRedisClient';
 import { isRedisUnavailable, ReplicaAckTimeoutError } from './redisFailure';
 import {
+  COUNT_PENDING_LOGIN,
   CREATE_SESSION,
   DELETE_SESSION,
   DELETE_USER_SESSIONS,
@@ -26,6 +27,7 @@ const SCRIPTS = {
   extendSession: { keys: 2, lua: EXTEND_SESSION },
   pointer: { keys: 1, lua: POINTER },
   trackActive: { keys: 1, lua: TRACK_ACTIVE },
+  countPendingLogin: { keys: 2, lua: COUNT_PENDING_LOGIN },
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 type ScriptCall = (...keysAndArgs: (string | number)[]) => any;

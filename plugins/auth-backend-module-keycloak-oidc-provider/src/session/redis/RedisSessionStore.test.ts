@@ -39,7 +39,10 @@ async function newStore(prefix = 'contract:') {
   return storage;
 }
 
-describeSessionStoreContract('RedisSessionStore', () => newStore());
+let contractStores = 0;
+describeSessionStoreContract('RedisSessionStore', () =>
+  newStore(`contract-${++contractStores}:`),
+);
 describeSessionQueriesContract('RedisSessionStore', () => newStore());
 
 describe('RedisSessionStore layout', () => {
@@ -134,6 +137,7 @@ describe('RedisSessionStore errors', () => {
           'state',
           { codeVerifier: 'v', nonce: 'n', browserBinding: 'b', createdAt: 1 },
           60_000,
+          100,
         ),
       ).rejects.toThrow(
         /^Session store \(Redis\) unavailable while saving the login transaction: OOM /,

@@ -40,8 +40,21 @@ export class RedisSessionStore implements SessionStore {
     state: string,
     transaction: LoginTransaction,
     ttlMs: number,
-  ): Promise<void> {
-    const { redis, layout } = this.deps;
+    maxPending: number,
+  ): Promise<boolean> {
+    const { redis, layout, now } = this.deps;
+    const window = Math.floor(now() / ttlMs);
+    const counted = await redis.run('saving the login transaction', () =>
+      redis.redis.countPendingLogin(
+        layout.pendingLogins(window),
+        layout.pendingLogins(window - 1),
+        maxPending,
+        ttlMs,
+      ),
+    );
+    if (counted !== 1) {
+      return false;
+    }
     await redis.run('saving the login transaction', () =>
       redis.redis.set(
         layout.login(state),
@@ -50,6 +63,7 @@ export class RedisSessionStore implements SessionStore {
         ttlMs,
       ),
     );
+    return true;
   }
 
   async peekLoginTransaction(

@@ -34,6 +34,8 @@ export interface SessionKeys {
  *   of user tags, to find sessions by Keycloak `sid` or entity ref.
  * - `<prefix>active`: sorted set of session ids by expiry, for counting.
  * - `<prefix>login:{<sha256(state)>}`: a pending login, read with GETDEL.
+ * - `<prefix>{logins}:pending:<window>`: logins started in a window of the
+ *   login TTL, the budget of pending logins.
  * - `<prefix>logout-jti:{<sha256(jti)>}`: back-channel logout replay guard.
  *
  * No key contains a handle, a token or a raw Keycloak id.
@@ -79,6 +81,11 @@ export class RedisKeyLayout {
 
   login(state: string): string {
     return `${this.prefix}login:{${loginStateKeyId(state)}}`;
+  }
+
+  /** The pending-login counter of a window (all in one slot). */
+  pendingLogins(window: number): string {
+    return `${this.prefix}{logins}:pending:${window}`;
   }
 
   logoutToken(jti: string): string {

@@ -180,3 +180,17 @@ local ttl = tonumber(ARGV[2]) - tonumber(ARGV[1])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1
 `;
+
+/**
+ * Counts a started login against the budget of pending logins: two fixed
+ * windows of the login TTL, so the count covers at least the logins still
+ * pending. KEYS: this window's counter, the previous window's. ARGV: budget,
+ * window ms. Returns 1 and counts the login if within budget, else 0.
+ */
+export const COUNT_PENDING_LOGIN = `
+local pending = tonumber(redis.call('GET', KEYS[1]) or '0') + tonumber(redis.call('GET', KEYS[2]) or '0')
+if pending >= tonumber(ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[2]))
+return 1
+`;
