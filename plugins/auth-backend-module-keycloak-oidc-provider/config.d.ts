@@ -41,6 +41,13 @@ export interface Config {
        * of signed-in users.
        */
       maxPendingLogins?: number;
+      /**
+       * Under NODE_ENV=production the backend refuses to start with the
+       * memory store, a plain-HTTP Keycloak other than localhost, or Redis
+       * without TLS over the network. true: start anyway, with a warning per
+       * problem.
+       */
+      dangerouslyAllowInsecureProduction?: boolean;
       /** The session admin API under /api/auth/keycloak-oidc/admin */
       admin?: {
         /**

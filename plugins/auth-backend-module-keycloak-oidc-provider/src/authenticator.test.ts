@@ -78,6 +78,7 @@ function setup(
       keycloakCheckIntervalSeconds: 60,
       maxSessionsPerUser: 0,
       maxPendingLogins: 100,
+      dangerouslyAllowInsecureProduction: false,
     },
     provider: {
       providerId: 'keycloak-oidc',

@@ -18,6 +18,10 @@ import type {
   SessionAuthResult,
 } from './authResult';
 import { randomNonce, randomPKCECodeVerifier } from 'openid-client';
+import {
+  enforceInProduction,
+  providerProblems,
+} from './config/productionPolicy';
 import { readProviderOptions } from './config/readProviderOptions';
 import type { SessionStoreOptions } from './config/readSessionStoreOptions';
 import { SessionEndedError } from './errors';
@@ -61,6 +65,7 @@ export interface KeycloakAuthenticatorDeps {
     | 'ttlSeconds'
     | 'loginTtlSeconds'
     | 'maxPendingLogins'
+    | 'dangerouslyAllowInsecureProduction'
     | 'minAccessTokenValiditySeconds'
     | 'keycloakCheckIntervalSeconds'
     | 'maxSessionsPerUser'
@@ -207,6 +212,10 @@ export function createKeycloakAuthenticator(
 
     initialize({ callbackUrl, config }) {
       const options = readProviderOptions(config, callbackUrl);
+      enforceInProduction(providerProblems(options), {
+        allowInsecure: sessionOptions.dangerouslyAllowInsecureProduction,
+        logger,
+      });
       const environment = { options, client: new KeycloakOidcClient(options) };
       deps.onEnvironment?.(environment);
       return environment;

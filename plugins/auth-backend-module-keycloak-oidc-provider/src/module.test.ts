@@ -53,4 +53,28 @@ describe('authModuleKeycloakOidcProvider', () => {
       start({ store: 'redis', redis: { host: 'localhost', port: 99999 } }),
     ).rejects.toThrow(/auth\.session\.redis\.port/);
   });
+
+  describe('under NODE_ENV=production', () => {
+    const nodeEnv = process.env.NODE_ENV;
+    beforeEach(() => {
+      process.env.NODE_ENV = 'production';
+    });
+    afterEach(() => {
+      process.env.NODE_ENV = nodeEnv;
+    });
+
+    it('refuses to start with the memory store', async () => {
+      await expect(start({ store: 'memory' })).rejects.toThrow(
+        /Invalid config at 'auth\.session\.store': 'memory' loses every session/,
+      );
+    });
+
+    it('starts with a warning when told to', async () => {
+      const backend = await start({
+        store: 'memory',
+        dangerouslyAllowInsecureProduction: true,
+      });
+      await backend.stop();
+    });
+  });
 });

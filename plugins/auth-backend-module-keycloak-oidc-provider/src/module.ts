@@ -9,6 +9,10 @@ import { sessionAdminRouter } from './admin/sessionAdminRouter';
 import { createBackchannelLogoutRouter } from './backchannel/backchannelLogoutRouter';
 import { logoutTokenVerifierFor } from './backchannel/logoutTokenVerifierFor';
 import type { RoutableLogoutTokenVerifier } from './backchannel/selectLogoutTokenVerifier';
+import {
+  enforceInProduction,
+  sessionStoreProblems,
+} from './config/productionPolicy';
 import { readSessionStoreOptions } from './config/readSessionStoreOptions';
 import { SessionMetrics } from './metrics/SessionMetrics';
 import { createKeycloakProviderFactory } from './providerFactory';
@@ -45,6 +49,10 @@ export const authModuleKeycloakOidcProvider = createBackendModule({
         metricsService,
       }) {
         const sessionOptions = readSessionStoreOptions(config);
+        enforceInProduction(sessionStoreProblems(sessionOptions), {
+          allowInsecure: sessionOptions.dangerouslyAllowInsecureProduction,
+          logger,
+        });
         const metrics = new SessionMetrics(metricsService);
         const storage = await openSessionStorage(
           sessionOptions,

@@ -12,6 +12,7 @@ describe('readSessionStoreOptions', () => {
       ttlSeconds: 86400,
       loginTtlSeconds: 300,
       maxPendingLogins: 10_000,
+      dangerouslyAllowInsecureProduction: false,
       minAccessTokenValiditySeconds: 240,
       keycloakCheckIntervalSeconds: 60,
       // bounded by default: every per-user script walks at most this many

@@ -16,6 +16,8 @@ export type SessionStoreOptions = {
   loginTtlSeconds: number;
   /** At most this many logins started within `loginTtlSeconds`, over all clients */
   maxPendingLogins: number;
+  /** Start in production despite development-only settings, with warnings */
+  dangerouslyAllowInsecureProduction: boolean;
   /**
    * `/refresh` answers from the stored tokens, without calling Keycloak,
    * while the access token stays valid at least this long (0: always call).
@@ -136,6 +138,9 @@ export function readSessionStoreOptions(
     ttlSeconds,
     loginTtlSeconds: LOGIN_TTL_SECONDS,
     maxPendingLogins,
+    dangerouslyAllowInsecureProduction:
+      session?.getOptionalBoolean('dangerouslyAllowInsecureProduction') ??
+      false,
     minAccessTokenValiditySeconds,
     keycloakCheckIntervalSeconds,
     maxSessionsPerUser,
