@@ -91,24 +91,14 @@ export class RecordCipher implements RecordSealer {
 
   /** `associatedData`: the Redis key the sealed value is stored under. */
   seal(plaintext: string, associatedData: string): string {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv(
-      ALGORITHM,
-      this.#keys.get(this.#encryptingKeyId)!,
-      iv,
-      { authTagLength: TAG_BYTES },
-    );
-    cipher.setAAD(Buffer.from(associatedData, 'utf8'));
-    const ciphertext = Buffer.concat([
-      cipher.update(deflateRawSync(Buffer.from(plaintext, 'utf8'))),
-      cipher.final(),
-    ]);
     return [
       VERSION,
       this.#encryptingKeyId,
-      iv.toString('base64url'),
-      ciphertext.toString('base64url'),
-      cipher.getAuthTag().toString('base64url'),
+      sealParts(
+        this.#keys.get(this.#encryptingKeyId)!,
+        plaintext,
+        associatedData,
+      ),
     ].join('.');
   }
 
@@ -119,43 +109,85 @@ export class RecordCipher implements RecordSealer {
    * tampered, or stored under a different Redis key).
    */
   open(sealed: string, associatedData: string): OpenResult {
-    try {
-      if (typeof sealed !== 'string' || typeof associatedData !== 'string') {
-        return { failure: 'corrupt' };
-      }
-      const parts = sealed.split('.');
-      if (parts.length !== 5 || parts[0] !== VERSION) {
-        return { failure: 'corrupt' };
-      }
-      const [, keyId, ivPart, ciphertextPart, tagPart] = parts;
-      if (!KEY_ID_PATTERN.test(keyId)) {
-        return { failure: 'corrupt' };
-      }
-      const iv = decodeBase64url(ivPart);
-      const ciphertext = decodeBase64url(ciphertextPart);
-      const tag = decodeBase64url(tagPart);
-      if (iv?.length !== IV_BYTES || !ciphertext || tag?.length !== TAG_BYTES) {
-        return { failure: 'corrupt' };
-      }
-      const key = this.#keys.get(keyId);
-      if (!key) {
-        return { failure: 'unknown-key' };
-      }
-      const decipher = createDecipheriv(ALGORITHM, key, iv, {
-        authTagLength: TAG_BYTES,
-      });
-      decipher.setAAD(Buffer.from(associatedData, 'utf8'));
-      decipher.setAuthTag(tag);
-      const compressed = Buffer.concat([
-        decipher.update(ciphertext),
-        decipher.final(), // throws when the tag does not verify
-      ]);
-      const plaintext = inflateRawSync(compressed, {
-        maxOutputLength: MAX_PLAINTEXT_BYTES,
-      });
-      return { plaintext: plaintext.toString('utf8') };
-    } catch {
+    if (typeof sealed !== 'string') {
       return { failure: 'corrupt' };
     }
+    const parts = sealed.split('.');
+    if (parts.length !== 5 || parts[0] !== VERSION) {
+      return { failure: 'corrupt' };
+    }
+    const [, keyId, ...sealedParts] = parts;
+    if (!KEY_ID_PATTERN.test(keyId)) {
+      return { failure: 'corrupt' };
+    }
+    const key = this.#keys.get(keyId);
+    if (!key) {
+      return { failure: 'unknown-key' };
+    }
+    return openParts(key, sealedParts.join('.'), associatedData);
+  }
+}
+
+/**
+ * AES-256-GCM over the deflated plaintext with `associatedData`:
+ * `<iv>.<ciphertext>.<tag>`, each base64url without padding.
+ */
+export function sealParts(
+  key: Buffer,
+  plaintext: string,
+  associatedData: string,
+): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv(ALGORITHM, key, iv, {
+    authTagLength: TAG_BYTES,
+  });
+  cipher.setAAD(Buffer.from(associatedData, 'utf8'));
+  const ciphertext = Buffer.concat([
+    cipher.update(deflateRawSync(Buffer.from(plaintext, 'utf8'))),
+    cipher.final(),
+  ]);
+  return [
+    iv.toString('base64url'),
+    ciphertext.toString('base64url'),
+    cipher.getAuthTag().toString('base64url'),
+  ].join('.');
+}
+
+/**
+ * Opens what `sealParts` made. Never throws: whatever is wrong (malformed,
+ * tampered, another key or associated data), it is `corrupt`.
+ */
+export function openParts(
+  key: Buffer,
+  sealed: string,
+  associatedData: string,
+): OpenResult {
+  try {
+    if (typeof associatedData !== 'string') {
+      return { failure: 'corrupt' };
+    }
+    const parts = sealed.split('.');
+    if (parts.length !== 3) {
+      return { failure: 'corrupt' };
+    }
+    const [iv, ciphertext, tag] = parts.map(decodeBase64url);
+    if (iv?.length !== IV_BYTES || !ciphertext || tag?.length !== TAG_BYTES) {
+      return { failure: 'corrupt' };
+    }
+    const decipher = createDecipheriv(ALGORITHM, key, iv, {
+      authTagLength: TAG_BYTES,
+    });
+    decipher.setAAD(Buffer.from(associatedData, 'utf8'));
+    decipher.setAuthTag(tag);
+    const compressed = Buffer.concat([
+      decipher.update(ciphertext),
+      decipher.final(), // throws when the tag does not verify
+    ]);
+    const plaintext = inflateRawSync(compressed, {
+      maxOutputLength: MAX_PLAINTEXT_BYTES,
+    });
+    return { plaintext: plaintext.toString('utf8') };
+  } catch {
+    return { failure: 'corrupt' };
   }
 }

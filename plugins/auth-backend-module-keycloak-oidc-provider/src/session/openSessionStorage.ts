@@ -46,11 +46,12 @@ export async function openSessionStorage(
     return memorySessionStorage();
   }
 
-  const sealer = options.encryption && new RecordCipher(options.encryption);
-  if (!sealer) {
-    logger.warn(
-      'keycloak-oidc token sets are stored in Redis unencrypted: set auth.session.encryption.keys so a Redis dump or backup reveals no token',
-      { phase: 'startup' },
+  // Records are sealed per session; the keys only open older records.
+  const legacySealer =
+    options.encryption && new RecordCipher(options.encryption);
+  if (legacySealer) {
+    logger.info(
+      'keycloak-oidc: auth.session.encryption.keys now only opens token sets sealed before per-session sealing; new ones are sealed under a key only their session cookie gives. Remove the keys once those sessions have expired (at most the session ttl after the upgrade)',
     );
   }
   const target = describeTarget(options);
@@ -84,7 +85,7 @@ export async function openSessionStorage(
   return redisSessionStorage({
     client,
     prefix: options.prefix,
-    sealer,
+    legacySealer,
     observe: (operation, ms, ok) => metrics.redisCommand(operation, ms, ok),
     lastConnectionError: () => (healthy ? undefined : lastConnectionError),
     replicaWaitMs:

@@ -10,6 +10,9 @@ import {
 } from '../sessionStoreContract';
 import { createRedisClient } from './createRedisClient';
 import { redisSessionStorage } from './redisSessionStorage';
+import { openForHandle } from '../handleSealing';
+import { RecordCipher } from '../RecordCipher';
+import { randomBytes } from 'node:crypto';
 
 let server: RedisServer;
 let inspector: Redis;
@@ -26,7 +29,7 @@ afterAll(async () => {
   await server.dispose();
 });
 
-async function newStore(prefix = 'contract:') {
+async function rawClient(prefix: string) {
   const client = createRedisClient({
     mode: 'standalone',
     url: server.url,
@@ -34,6 +37,11 @@ async function newStore(prefix = 'contract:') {
     commandTimeoutMs: 1000,
   });
   await client.connect();
+  return { client, prefix };
+}
+
+async function newStore(prefix = 'contract:') {
+  const { client } = await rawClient(prefix);
   const storage = redisSessionStorage({ client, prefix });
   stores.push(storage);
   return storage;
@@ -113,6 +121,65 @@ describe('RedisSessionStore layout', () => {
       /^Session store \(Redis\) unavailable while reading the session/,
     );
     client.disconnect();
+  });
+});
+
+describe('RedisSessionStore sealing', () => {
+  it('seals every token set under a key only its handle gives, with nothing configured', async () => {
+    const { sessions, layout } = await newStore('sealed:');
+    const record = sampleRecord();
+    const { handle } = await sessions.createSession(record, 60_000);
+    const { handle: other } = await sessions.createSession(record, 60_000);
+    const key = layout.ofHandle(handle).session;
+    const sealed = await inspector.hget(key, 'record');
+    expect(sealed).toMatch(/^v2\.[\w-]{16}\.[\w-]+\.[\w-]{22}$/);
+    for (const token of [
+      record.refreshToken,
+      record.accessToken,
+      record.idToken!,
+    ]) {
+      expect(sealed).not.toContain(token);
+    }
+    expect(openForHandle(handle, sealed!, key)).toEqual({
+      plaintext: JSON.stringify(record),
+    });
+    // another session's handle, or the value moved to another key: nothing
+    expect(openForHandle(other, sealed!, key)).toEqual({ failure: 'corrupt' });
+    const otherKey = layout.ofHandle(other).session;
+    await inspector.hset(otherKey, 'record', sealed!);
+    expect(await sessions.getSession(other)).toBeUndefined();
+    expect((await sessions.getSession(handle))?.record).toEqual(record);
+  });
+
+  it('still reads records written before per-session sealing, and seals them on the next write', async () => {
+    const cipher = new RecordCipher({
+      keys: [{ id: 'old', key: randomBytes(32) }],
+    });
+    const { client, prefix } = await rawClient('legacy:');
+    const storage = redisSessionStorage({
+      client,
+      prefix,
+      legacySealer: cipher,
+    });
+    stores.push(storage);
+    const { sessions, layout } = storage;
+    const record = sampleRecord();
+    const plain = await sessions.createSession(record, 60_000);
+    const sealedOld = await sessions.createSession(record, 60_000);
+    const plainKey = layout.ofHandle(plain.handle).session;
+    const oldKey = layout.ofHandle(sealedOld.handle).session;
+    await inspector.hset(plainKey, 'record', JSON.stringify(record));
+    await inspector.hset(
+      oldKey,
+      'record',
+      cipher.seal(JSON.stringify(record), oldKey),
+    );
+    expect((await sessions.getSession(plain.handle))?.record).toEqual(record);
+    expect((await sessions.getSession(sealedOld.handle))?.record).toEqual(
+      record,
+    );
+    await sessions.updateSession(plain.handle, record, 60_000);
+    expect(await inspector.hget(plainKey, 'record')).toMatch(/^v2\./);
   });
 });
 

@@ -92,7 +92,7 @@ export class RedisSessionStore implements SessionStore {
     const fields = await redis.run('reading the session', () =>
       redis.redis.hgetall(keys.session),
     );
-    return codec.decode(keys.session, fields);
+    return codec.decode(keys.session, handle, fields);
   }
 
   async readForRefresh(
@@ -112,7 +112,7 @@ export class RedisSessionStore implements SessionStore {
         options.freshness?.confirmedSince ?? '',
       ),
     )) as [number, string[]];
-    const session = codec.decode(keys.session, fieldsOf(flat));
+    const session = codec.decode(keys.session, handle, fieldsOf(flat));
     if (!session) {
       if (state === READ_STATE.locked) {
         await this.releaseRefreshLock(handle, lockToken);
@@ -177,6 +177,7 @@ export class RedisSessionStore implements SessionStore {
           keys.memberPrefix,
           ...codec.creationFields(
             keys.session,
+            handle,
             record,
             options.metadata?.userAgent,
           ),
@@ -209,7 +210,7 @@ export class RedisSessionStore implements SessionStore {
           ttlMs,
           '1',
           lockToken ?? '',
-          ...codec.tokenFields(keys.session, record),
+          ...codec.tokenFields(keys.session, handle, record),
         ),
       slideIndexes(layout, { id: keys.id, sidId, entityRef }, ttlMs, now()),
     );

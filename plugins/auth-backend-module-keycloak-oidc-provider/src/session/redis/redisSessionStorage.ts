@@ -11,8 +11,8 @@ import { SessionRecordCodec } from './sessionRecordCodec';
 export function redisSessionStorage(
   options: RedisExecutorOptions & {
     prefix: string;
-    /** encrypts token sets at rest */
-    sealer?: RecordSealer;
+    /** opens records sealed under `encryption.keys` before per-session sealing */
+    legacySealer?: RecordSealer;
     now?: () => number;
   },
 ): SessionStorage & { sessions: RedisSessionStore; layout: RedisKeyLayout } {
@@ -22,7 +22,7 @@ export function redisSessionStorage(
   const sessions = new RedisSessionStore({
     redis,
     layout,
-    codec: new SessionRecordCodec(options.sealer),
+    codec: new SessionRecordCodec(options.legacySealer),
     now,
   });
   return {

@@ -1,10 +1,15 @@
+import {
+  isSealedForHandle,
+  openForHandle,
+  sealForHandle,
+} from '../handleSealing';
 import type { RecordSealer } from '../RecordSealer';
 import { sidKeyId } from '../sessionHandle';
 import type { SessionRecord, StoredSession } from '../types';
 
 /** Hash fields of a session; all but `record` are plain and token-free. */
 export const SESSION_FIELDS = {
-  /** the token set: sealed (AES-256-GCM) when encryption keys are set */
+  /** the token set, sealed (AES-256-GCM) under a key only the handle gives */
   record: 'record',
   /** the Backstage entity ref the session signed in as */
   entityRef: 'user',
@@ -25,20 +30,27 @@ type Fields = (string | number)[];
 
 /**
  * Turns a session record into hash fields and back. The token set is one
- * JSON value, sealed under the session's key when a sealer is configured
- * (the key is the associated data, so a value copied to another key does not
- * open); the fields the scripts and admin queries need are stored beside it
- * in plain, token-free form.
+ * JSON value sealed under a key derived from the session's handle (see
+ * handleSealing.ts), with the Redis key as associated data, so a value
+ * copied to another key does not open; the fields the scripts and admin
+ * queries need are stored beside it in plain, token-free form.
+ *
+ * Records written before per-session sealing are still read: sealed under
+ * the configured `encryption.keys` (`legacySealer`) or plain JSON. The next
+ * refresh writes them sealed per session.
  */
 export class SessionRecordCodec {
-  constructor(private readonly sealer?: RecordSealer) {}
+  constructor(private readonly legacySealer?: RecordSealer) {}
 
   /** Fields written on every change of the token set. */
-  tokenFields(sessionKey: string, record: SessionRecord): Fields {
-    const json = JSON.stringify(record);
+  tokenFields(
+    sessionKey: string,
+    handle: string,
+    record: SessionRecord,
+  ): Fields {
     return [
       SESSION_FIELDS.record,
-      this.sealer ? this.sealer.seal(json, sessionKey) : json,
+      sealForHandle(handle, JSON.stringify(record), sessionKey),
       SESSION_FIELDS.accessTokenExpiresAt,
       record.accessTokenExpiresAt ?? 0,
       SESSION_FIELDS.refreshedAt,
@@ -50,12 +62,13 @@ export class SessionRecordCodec {
   /** Fields of a new session: the token set and what never changes. */
   creationFields(
     sessionKey: string,
+    handle: string,
     record: SessionRecord,
     userAgent?: string,
   ): Fields {
     const ua = userAgent?.slice(0, MAX_USER_AGENT_LENGTH);
     return [
-      ...this.tokenFields(sessionKey, record),
+      ...this.tokenFields(sessionKey, handle, record),
       SESSION_FIELDS.sub,
       record.sub,
       SESSION_FIELDS.createdAt,
@@ -65,25 +78,18 @@ export class SessionRecordCodec {
   }
 
   /**
-   * A record we cannot read (sealed under a key that was removed, tampered
-   * with, or sealed while no keys are configured) is a missing session: the
-   * user signs in again.
+   * A record we cannot read (another handle's, tampered with, or sealed
+   * under a server key that was removed) is a missing session: the user
+   * signs in again.
    */
   decode(
     sessionKey: string,
+    handle: string,
     fields: Record<string, string>,
   ): StoredSession | undefined {
-    const raw = fields[SESSION_FIELDS.record];
-    if (!raw) {
+    const json = this.#open(sessionKey, handle, fields[SESSION_FIELDS.record]);
+    if (json === undefined) {
       return undefined;
-    }
-    let json = raw;
-    if (this.sealer) {
-      const opened = this.sealer.open(raw, sessionKey);
-      if (!('plaintext' in opened)) {
-        return undefined;
-      }
-      json = opened.plaintext;
     }
     let record: SessionRecord;
     try {
@@ -95,6 +101,21 @@ export class SessionRecordCodec {
       record,
       entityRef: fields[SESSION_FIELDS.entityRef] || undefined,
     };
+  }
+
+  #open(sessionKey: string, handle: string, raw: string | undefined) {
+    if (!raw) {
+      return undefined;
+    }
+    if (isSealedForHandle(raw)) {
+      const opened = openForHandle(handle, raw, sessionKey);
+      return 'plaintext' in opened ? opened.plaintext : undefined;
+    }
+    if (raw.startsWith('{')) {
+      return raw; // written unsealed, before per-session sealing
+    }
+    const opened = this.legacySealer?.open(raw, sessionKey);
+    return opened && 'plaintext' in opened ? opened.plaintext : undefined;
   }
 }
 
