@@ -61,12 +61,12 @@ export interface Config {
         allow?: string[];
       };
       /**
-       * Encrypts stored token sets at rest (AES-256-GCM); unset stores them
-       * as plain JSON. The first key encrypts, every listed key decrypts.
-       * To rotate: prepend a new key and deploy; once sessions sealed under
-       * the old key have expired (`redis.ttl`), remove it. Sessions sealed
-       * under a removed key cannot be read: their refresh answers 401 and
-       * the user signs in again.
+       * Token sets are always sealed per session, under a key derived from
+       * the session's cookie; these server-wide keys (before 0.3) only open
+       * token sets sealed under them before the upgrade, each re-sealed per
+       * session on its next refresh. Remove them once those sessions have
+       * expired (`redis.ttl`); a session sealed under a removed key answers
+       * 401 and the user signs in again.
        */
       encryption?: {
         keys: Array<{
