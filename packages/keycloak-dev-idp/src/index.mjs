@@ -49,6 +49,14 @@ const OIDC = '/protocol/openid-connect';
  * @property {(line: string) => void} [log]
  */
 
+/** @param {string | undefined} address */
+function isLoopback(address) {
+  return (
+    address === '::1' ||
+    /^(::ffff:)?127\./.test(address ?? '')
+  );
+}
+
 /**
  * Starts a Keycloak-compatible OpenID Provider: Keycloak's URL layout,
  * refresh tokens without offline_access, Keycloak's invalid_grant wording and
@@ -268,6 +276,14 @@ export async function startDevIdp(options = {}) {
     req.url = url.slice(realmPath.length) || '/';
     const path = req.url.split('?')[0];
     try {
+      // test hooks (stats, admin-style sign-out): only for this machine,
+      // even when the IdP listens on all interfaces
+      if (path.startsWith('/dev/') && !isLoopback(req.socket.remoteAddress)) {
+        res
+          .writeHead(403, { 'content-type': 'text/plain' })
+          .end('The /dev endpoints answer only requests from this machine');
+        return;
+      }
       if (path === '/dev/stats') {
         res
           .writeHead(200, { 'content-type': 'application/json' })
