@@ -11,7 +11,6 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BACKCHANNEL_LOGOUT_EVENT } from '../backchannel/LogoutTokenVerifier';
 import { Browser } from '../__testUtils__/Browser';
 import { DevIdp } from '../__testUtils__/DevIdp';
 import { freePort } from '../__testUtils__/freePort';
@@ -28,6 +27,9 @@ import { devUsers } from '../__testUtils__/users';
 jest.setTimeout(90_000);
 
 const PATH = '/api/auth/keycloak-oidc/backchannel-logout';
+// the `events` member of a logout token (OIDC Back-Channel Logout 1.0, 2.4)
+const BACKCHANNEL_LOGOUT_EVENT =
+  'http://schemas.openid.net/event/backchannel-logout';
 
 /**
  * OIDC Back-Channel Logout through a real backend: the dev IdP signs users
