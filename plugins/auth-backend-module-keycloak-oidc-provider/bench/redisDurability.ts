@@ -7,11 +7,8 @@ import {
   RedisSentinelSet,
 } from '../src/__testUtils__/RedisSentinelSet';
 import { refresh, signIn } from '../src/__testUtils__/signIn';
-import { createRedisClient } from '../src/session/createRedisClient';
-import { RedisSessionStore } from '../src/session/RedisSessionStore';
-import { createSessionHandle } from '../src/session/sessionHandle';
-import { sampleRecord } from '../src/session/sessionStoreContract';
 import { markdownTable, ms, timeRepeated, type LatencySummary } from './stats';
+import { runStoreBench } from './storeBench';
 
 type Durability = 'none' | 'replicated';
 
@@ -24,39 +21,19 @@ export interface RedisDurabilityResult {
 const STORE_WRITES = 2000;
 const REFRESHES = 300;
 
-/** Session write (the refresh's second round trip) straight on the store. */
-async function measureStoreWrites(
-  redis: RedisSentinelSet,
-  durability: Durability,
-) {
-  const commandTimeoutMs = 2000;
-  const client = createRedisClient({
-    mode: 'sentinel',
+/**
+ * Session write (the refresh's second round trip) straight on the store:
+ * the module's own bench, on its store class.
+ */
+function measureStoreWrites(redis: RedisSentinelSet, durability: Durability) {
+  return runStoreBench('writes', {
     sentinels: redis.sentinelAddresses,
     name: MASTER_NAME,
-    connectTimeoutMs: 2000,
-    commandTimeoutMs,
-  });
-  await client.connect();
-  const store = new RedisSessionStore({
-    client,
     prefix: `bench:${durability}:`,
-    replicaWaitMs:
-      durability === 'replicated' ? commandTimeoutMs / 2 : undefined,
+    durability,
+    count: STORE_WRITES,
+    warmup: 200,
   });
-  const record = sampleRecord({
-    // Keycloak-sized tokens
-    accessToken: 'a'.repeat(1400),
-    refreshToken: 'r'.repeat(800),
-    idToken: 'i'.repeat(1200),
-  });
-  const handle = createSessionHandle(record.sub);
-  await store.createSession(handle, record, 600_000);
-  const summary = await timeRepeated(STORE_WRITES, 200, async () => {
-    await store.updateSession(handle, record, 600_000);
-  });
-  await store.close();
-  return summary;
 }
 
 /** `/refresh` through a real Backstage backend (includes the IdP's refresh grant). */

@@ -1,5 +1,4 @@
-import { decodeJwt, SignJWT } from 'jose';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { BackendProcess } from '../../src/__testUtils__/BackendProcess';
 import { Browser } from '../../src/__testUtils__/Browser';
 import { DevIdp } from '../../src/__testUtils__/DevIdp';
@@ -8,20 +7,13 @@ import { sessionKeyPattern } from '../../src/__testUtils__/sessionKeyPattern';
 import { signIn } from '../../src/__testUtils__/signIn';
 import type { DevUserName } from '../../src/__testUtils__/users';
 import type { Redis } from 'ioredis';
-import { RecordCipher } from '../../src/session/RecordCipher';
-import type { SessionRecord } from '../../src/session/types';
 import { benchBackendConfig } from '../benchBackendConfig';
 import { markdownTable, ms, summarize, type LatencySummary } from '../stats';
+import { runStoreBench, type StoreRow } from '../storeBench';
 import { cpuTimeOf, rssOf } from '../../src/__testUtils__/processStats';
-import { memoryUsage, usedMemory } from './redisMemory';
+import { memoryUsage } from './redisMemory';
 import { refreshLoad } from './refreshLoad';
 import { mergeLoads, type LoadResult } from './runLoad';
-import {
-  benchStoreVsRaw,
-  openBenchStore,
-  populate,
-  type ScenarioRow,
-} from './storeVsRaw';
 
 const LIVE_SESSIONS = 50_000;
 const CLIENT_COUNTS = [1, 16, 64];
@@ -35,7 +27,11 @@ const SINGLE_CLIENT_FACTOR = 2;
 const ROUNDS = 4;
 const STORE_MS = Number(process.env.BENCH_STORE_MS ?? 3000);
 
-interface HttpRow extends ScenarioRow {
+interface HttpRow extends LoadResult {
+  scenario: string;
+  concurrency: number;
+  /** p99 of this row over p99 of upstream's at the same client count */
+  vsFloorP99?: number;
   /** CPU of the backend process per wall second, % of one core */
   backendCpuPercent: number;
   /** refresh grants the IdP served during the timed run and warm-up */
@@ -44,7 +40,7 @@ interface HttpRow extends ScenarioRow {
 
 export interface SessionsBenchResult {
   liveSessions: number;
-  store: ScenarioRow[];
+  store: StoreRow[];
   refresh: HttpRow[];
   login: { scenario: string; summary: LatencySummary }[];
   memory: {
@@ -82,31 +78,11 @@ function versionsOf(redisVersion: string): Record<string, string> {
   };
 }
 
-/** A refresh token shaped like Keycloak's (HS512 JWT, ~700–900 B). */
-async function keycloakLikeRefreshToken(accessToken: string) {
-  const claims = decodeJwt(accessToken);
-  return new SignJWT({
-    exp: claims.exp! + 1500,
-    iat: claims.iat,
-    jti: randomUUID(),
-    iss: claims.iss,
-    aud: claims.iss,
-    sub: claims.sub,
-    typ: 'Refresh',
-    azp: claims.azp,
-    sid: claims.sid,
-    scope: claims.scope,
-  })
-    .setProtectedHeader({ alg: 'HS512', typ: 'JWT', kid: randomUUID() })
-    .sign(randomBytes(64));
-}
-
 /**
  * Where a session's memory goes: its hash, its share of its user's index
  * (two sessions per user here) and of the active set, and its sid pointer.
  */
-async function perSessionKeyUsage(redis: Redis, handle: string) {
-  const tag = handle.split('.')[0];
+async function perSessionKeyUsage(redis: Redis, tag: string) {
   const [sessionKey] = await redis.keys(`backstage:session:{u:${tag}}:s:*`);
   const sidKey = (await redis.keys('backstage:session:sid:*'))[0];
   const active = 'backstage:session:active';
@@ -184,7 +160,6 @@ export async function benchSessions(): Promise<{
       }),
     ),
   };
-  const store = await openBenchStore(redisServer.url, key);
   try {
     await Promise.all(
       Object.values(backends).map(async b => {
@@ -211,33 +186,19 @@ export async function benchSessions(): Promise<{
       HTTP_SESSIONS,
     );
 
-    // a real session's record: Keycloak-sized tokens from the IdP
+    // The module's own bench (its store classes) copies a real session's
+    // record (Keycloak-sized tokens from the IdP) into LIVE_SESSIONS live
+    // sessions, which stay for the /refresh runs, and measures the store
+    // against the raw Redis floor.
     const [realKey] = await redis.keys(sessionKeyPattern('backstage:session:'));
-    const opened = new RecordCipher({ keys: [{ id: 'bench', key }] }).open(
-      (await redis.hget(realKey, 'record'))!,
-      realKey,
-    );
-    if (!('plaintext' in opened)) throw new Error('cannot open a session');
-    const real = JSON.parse(opened.plaintext) as SessionRecord;
-    // The dev IdP's refresh tokens are opaque; Keycloak's are HS512 JWTs
-    // with the session's claims: make one like it for the stored records.
-    const template: SessionRecord = {
-      ...real,
-      refreshToken: await keycloakLikeRefreshToken(real.accessToken),
-    };
-
-    const memoryBefore = await usedMemory(redis);
-    const live = await populate(store, LIVE_SESSIONS, template, 'live');
-    const memoryAfter = await usedMemory(redis);
-
-    const storeRows = await benchStoreVsRaw({
+    const storeBench = await runStoreBench('sessions', {
       redisUrl: redisServer.url,
-      key,
-      template,
-      live,
-      store,
+      secret: key.toString('base64'),
+      templateKey: realKey,
+      live: LIVE_SESSIONS,
       durationMs: STORE_MS,
     });
+    const storeRows = storeBench.rows;
 
     const refreshRows: HttpRow[] = [];
     const headline: Record<number, number> = {};
@@ -323,14 +284,10 @@ export async function benchSessions(): Promise<{
         },
       ],
       memory: {
-        usedMemoryPerSessionBytes: (memoryAfter - memoryBefore) / LIVE_SESSIONS,
+        usedMemoryPerSessionBytes: storeBench.usedMemoryPerSessionBytes,
         memoryUsageOfOneSessionHash: await memoryUsage(redis, realKey),
-        perSessionKeys: await perSessionKeyUsage(redis, live[0]),
-        tokenBytes: {
-          access: template.accessToken.length,
-          refresh: template.refreshToken.length,
-          id: template.idToken?.length ?? 0,
-        },
+        perSessionKeys: await perSessionKeyUsage(redis, storeBench.liveUserTag),
+        tokenBytes: storeBench.tokenBytes,
         backendRssBytes: Object.fromEntries(
           Object.entries(backends).map(([name, b]) => [name, rssOf(b.pid!)]),
         ),
@@ -342,7 +299,6 @@ export async function benchSessions(): Promise<{
     };
     return { result, markdown: toMarkdown(result) };
   } finally {
-    await store.close();
     redis.disconnect();
     await Promise.all(Object.values(backends).map(b => b.dispose()));
     await idp.stop();

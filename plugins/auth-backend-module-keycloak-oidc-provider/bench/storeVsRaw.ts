@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createRedisClient } from '../../src/session/createRedisClient';
-import { RecordCipher } from '../../src/session/RecordCipher';
-import { RedisSessionStore } from '../../src/session/RedisSessionStore';
-import { createSessionHandle } from '../../src/session/sessionHandle';
-import type { SessionRecord } from '../../src/session/types';
+import { createRedisClient } from '../src/session/createRedisClient';
+import { RecordCipher } from '../src/session/RecordCipher';
+import { RedisSessionStore } from '../src/session/RedisSessionStore';
+import { createSessionHandle } from '../src/session/sessionHandle';
+import type { SessionRecord } from '../src/session/types';
 import { runLoad, type LoadResult } from './runLoad';
 
 export interface ScenarioRow extends LoadResult {
