@@ -5,13 +5,13 @@
  * for Backstage's own oidc provider, with the Keycloak process's own CPU
  * seconds per 1,000 refreshes as the headline.
  */
-import { BackendProcess } from '../src/__testUtils__/BackendProcess';
-import { Browser } from '../src/__testUtils__/Browser';
-import { KeycloakServer } from '../src/__testUtils__/KeycloakServer';
-import { cpuTimeOf } from '../src/__testUtils__/processStats';
-import { RedisServer } from '../src/__testUtils__/RedisServer';
-import { signIn } from '../src/__testUtils__/signIn';
-import type { DevUserName } from '../src/__testUtils__/users';
+import { BackendProcess } from '../src/fixtures/BackendProcess';
+import { Browser } from '../src/fixtures/Browser';
+import { KeycloakServer } from '../src/fixtures/KeycloakServer';
+import { cpuTimeOf } from '../src/fixtures/processStats';
+import { RedisServer } from '../src/fixtures/RedisServer';
+import { signIn } from '../src/fixtures/signIn';
+import type { DevUserName } from '../src/fixtures/users';
 import { benchBackendConfig } from './benchBackendConfig';
 import { refreshLoad } from './sessions/refreshLoad';
 import { mergeLoads, type LoadResult } from './sessions/runLoad';

@@ -1,12 +1,12 @@
-import { Browser } from '../src/__testUtils__/Browser';
-import { DevIdp } from '../src/__testUtils__/DevIdp';
-import { startKeycloakTestBackend } from '../src/__testUtils__/KeycloakTestBackend';
-import { measureFailover } from '../src/__testUtils__/measureFailover';
+import { Browser } from '../src/fixtures/Browser';
+import { DevIdp } from '../src/fixtures/DevIdp';
+import { startKeycloakTestBackend } from '../src/fixtures/KeycloakTestBackend';
+import { measureFailover } from '../src/fixtures/measureFailover';
 import {
   MASTER_NAME,
   RedisSentinelSet,
-} from '../src/__testUtils__/RedisSentinelSet';
-import { refresh, signIn } from '../src/__testUtils__/signIn';
+} from '../src/fixtures/RedisSentinelSet';
+import { refresh, signIn } from '../src/fixtures/signIn';
 import { markdownTable, ms, timeRepeated, type LatencySummary } from './stats';
 import { runStoreBench } from './storeBench';
 

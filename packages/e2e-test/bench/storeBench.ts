@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import type { LatencySummary } from './stats';
 
-const PLUGIN_DIR = dirname(
+/** The module's package folder (its bench/ is not part of the package's API) */
+export const PLUGIN_DIR = dirname(
   require.resolve('@redis-session/plugin-auth-backend-module-keycloak-oidc-provider/package.json'),
 );
 

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { BackendProcess } from '../../src/__testUtils__/BackendProcess';
-import { Browser } from '../../src/__testUtils__/Browser';
-import { DevIdp } from '../../src/__testUtils__/DevIdp';
-import { RedisServer } from '../../src/__testUtils__/RedisServer';
-import { sessionKeyPattern } from '../../src/__testUtils__/sessionKeyPattern';
-import { signIn } from '../../src/__testUtils__/signIn';
-import type { DevUserName } from '../../src/__testUtils__/users';
+import { BackendProcess } from '../../src/fixtures/BackendProcess';
+import { Browser } from '../../src/fixtures/Browser';
+import { DevIdp } from '../../src/fixtures/DevIdp';
+import { RedisServer } from '../../src/fixtures/RedisServer';
+import { sessionKeyPattern } from '../../src/fixtures/sessionKeyPattern';
+import { signIn } from '../../src/fixtures/signIn';
+import type { DevUserName } from '../../src/fixtures/users';
 import type { Redis } from 'ioredis';
 import { benchBackendConfig } from '../benchBackendConfig';
 import { markdownTable, ms, summarize, type LatencySummary } from '../stats';
-import { runStoreBench, type StoreRow } from '../storeBench';
-import { cpuTimeOf, rssOf } from '../../src/__testUtils__/processStats';
+import { PLUGIN_DIR, runStoreBench, type StoreRow } from '../storeBench';
+import { cpuTimeOf, rssOf } from '../../src/fixtures/processStats';
 import { memoryUsage } from './redisMemory';
 import { refreshLoad } from './refreshLoad';
 import { mergeLoads, type LoadResult } from './runLoad';
@@ -55,12 +55,18 @@ export interface SessionsBenchResult {
   versions: Record<string, string>;
 }
 
-/** Versions of what is compared, read from the installed packages. */
+/**
+ * Versions of what is compared, read from the installed packages (the
+ * module's own dependencies as the module resolves them).
+ */
 function versionsOf(redisVersion: string): Record<string, string> {
-  const version = (name: string) => {
+  const version = (name: string, from?: string) => {
     try {
+      const manifest = require.resolve(`${name}/package.json`, {
+        paths: from ? [from] : undefined,
+      });
       // eslint-disable-next-line @backstage/no-relative-monorepo-imports
-      return require(`${name}/package.json`).version as string;
+      return require(manifest).version as string;
     } catch {
       return 'not installed';
     }
@@ -72,8 +78,8 @@ function versionsOf(redisVersion: string): Record<string, string> {
     '@backstage/plugin-auth-backend-module-oidc-provider': version(
       '@backstage/plugin-auth-backend-module-oidc-provider',
     ),
-    'openid-client (ours)': version('openid-client'),
-    ioredis: version('ioredis'),
+    'openid-client (ours)': version('openid-client', PLUGIN_DIR),
+    ioredis: version('ioredis', PLUGIN_DIR),
     'oidc-provider (dev IdP)': version('oidc-provider'),
   };
 }

@@ -1,5 +1,5 @@
-import { startDevIdpUnderTest } from '../__testUtils__/IdpUnderTest';
-import { describeReplicaStories } from '../__testUtils__/replicaStories';
+import { startDevIdpUnderTest } from '../fixtures/IdpUnderTest';
+import { describeReplicaStories } from '../fixtures/replicaStories';
 
 jest.setTimeout(240_000);
 

@@ -1,5 +1,5 @@
-import { startDevIdpUnderTest } from '../__testUtils__/IdpUnderTest';
-import { describeOneBackendStories } from '../__testUtils__/oneBackendStories';
+import { startDevIdpUnderTest } from '../fixtures/IdpUnderTest';
+import { describeOneBackendStories } from '../fixtures/oneBackendStories';
 
 jest.setTimeout(180_000);
 

@@ -1,9 +1,9 @@
-import { BackendProcess } from '../__testUtils__/BackendProcess';
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
-import { freePort } from '../__testUtils__/freePort';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { refresh, signIn } from '../__testUtils__/signIn';
+import { BackendProcess } from '../fixtures/BackendProcess';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
+import { freePort } from '../fixtures/freePort';
+import { RedisServer } from '../fixtures/RedisServer';
+import { refresh, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(240_000);
 

@@ -1,8 +1,8 @@
-import { BackendProcess } from '../__testUtils__/BackendProcess';
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { refresh, refreshCookieName, signIn } from '../__testUtils__/signIn';
+import { BackendProcess } from '../fixtures/BackendProcess';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
+import { RedisServer } from '../fixtures/RedisServer';
+import { refresh, refreshCookieName, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(240_000);
 

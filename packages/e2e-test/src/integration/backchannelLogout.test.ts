@@ -11,18 +11,18 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
-import { freePort } from '../__testUtils__/freePort';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
+import { freePort } from '../fixtures/freePort';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
-} from '../__testUtils__/KeycloakTestBackend';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { RoundRobinProxy } from '../__testUtils__/RoundRobinProxy';
-import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
-import { refresh, signIn } from '../__testUtils__/signIn';
-import { devUsers } from '../__testUtils__/users';
+} from '../fixtures/KeycloakTestBackend';
+import { RedisServer } from '../fixtures/RedisServer';
+import { RoundRobinProxy } from '../fixtures/RoundRobinProxy';
+import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
+import { refresh, signIn } from '../fixtures/signIn';
+import { devUsers } from '../fixtures/users';
 
 jest.setTimeout(90_000);
 

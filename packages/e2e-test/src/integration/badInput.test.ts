@@ -1,20 +1,20 @@
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
-} from '../__testUtils__/KeycloakTestBackend';
-import { RedisServer } from '../__testUtils__/RedisServer';
+} from '../fixtures/KeycloakTestBackend';
+import { RedisServer } from '../fixtures/RedisServer';
 import {
   completeCallback,
   loginUntilCallback,
   refresh,
   signIn,
   refreshWithCookie as refreshWithCookieAt,
-} from '../__testUtils__/signIn';
-import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
+} from '../fixtures/signIn';
+import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
 import { encodeOAuthState } from '@backstage/plugin-auth-node';
 
 jest.setTimeout(60_000);

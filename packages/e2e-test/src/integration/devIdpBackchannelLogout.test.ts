@@ -5,15 +5,15 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
-import { freePort } from '../__testUtils__/freePort';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
+import { freePort } from '../fixtures/freePort';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
-} from '../__testUtils__/KeycloakTestBackend';
-import { logout, refresh, signIn } from '../__testUtils__/signIn';
-import { devUsers } from '../__testUtils__/users';
+} from '../fixtures/KeycloakTestBackend';
+import { logout, refresh, signIn } from '../fixtures/signIn';
+import { devUsers } from '../fixtures/users';
 
 jest.setTimeout(60_000);
 

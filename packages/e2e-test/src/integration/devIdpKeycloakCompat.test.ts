@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { Browser, loginFormAction } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
+import { Browser, loginFormAction } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
 
 jest.setTimeout(30_000);
 

@@ -1,17 +1,17 @@
 import type { JsonObject } from '@backstage/types';
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
-} from '../__testUtils__/KeycloakTestBackend';
-import { openSealedRecord } from '../__testUtils__/openSealedRecord';
-import { dumpRedis } from '../__testUtils__/redisDump';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
-import { refresh, signIn } from '../__testUtils__/signIn';
+} from '../fixtures/KeycloakTestBackend';
+import { openSealedRecord } from '../fixtures/openSealedRecord';
+import { dumpRedis } from '../fixtures/redisDump';
+import { RedisServer } from '../fixtures/RedisServer';
+import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
+import { refresh, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(90_000);
 

@@ -1,11 +1,11 @@
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
-} from '../__testUtils__/KeycloakTestBackend';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { refresh, signIn } from '../__testUtils__/signIn';
+} from '../fixtures/KeycloakTestBackend';
+import { RedisServer } from '../fixtures/RedisServer';
+import { refresh, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(60_000);
 

@@ -1,20 +1,15 @@
 import { Redis } from 'ioredis';
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
-} from '../__testUtils__/KeycloakTestBackend';
-import { dumpRedis } from '../__testUtils__/redisDump';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { redisCommandsDuring } from '../__testUtils__/redisCommandCalls';
-import {
-  logout,
-  refresh,
-  signIn,
-  refreshWithCookie,
-} from '../__testUtils__/signIn';
-import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
+} from '../fixtures/KeycloakTestBackend';
+import { dumpRedis } from '../fixtures/redisDump';
+import { RedisServer } from '../fixtures/RedisServer';
+import { redisCommandsDuring } from '../fixtures/redisCommandCalls';
+import { logout, refresh, signIn, refreshWithCookie } from '../fixtures/signIn';
+import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
 
 jest.setTimeout(60_000);
 

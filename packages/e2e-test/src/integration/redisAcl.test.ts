@@ -1,16 +1,16 @@
 import { Redis } from 'ioredis';
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
-import { startKeycloakTestBackend } from '../__testUtils__/KeycloakTestBackend';
-import { RedisServer } from '../__testUtils__/RedisServer';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
+import { startKeycloakTestBackend } from '../fixtures/KeycloakTestBackend';
+import { RedisServer } from '../fixtures/RedisServer';
 import {
   completeCallback,
   loginUntilCallback,
   logout,
   refresh,
   signIn,
-} from '../__testUtils__/signIn';
-import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
+} from '../fixtures/signIn';
+import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
 
 jest.setTimeout(60_000);
 

@@ -1,13 +1,13 @@
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
-} from '../__testUtils__/KeycloakTestBackend';
-import { RedisCluster } from '../__testUtils__/RedisCluster';
-import { logout, refresh, signIn } from '../__testUtils__/signIn';
-import type { DevUserName } from '../__testUtils__/users';
-import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
+} from '../fixtures/KeycloakTestBackend';
+import { RedisCluster } from '../fixtures/RedisCluster';
+import { logout, refresh, signIn } from '../fixtures/signIn';
+import type { DevUserName } from '../fixtures/users';
+import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
 
 jest.setTimeout(90_000);
 

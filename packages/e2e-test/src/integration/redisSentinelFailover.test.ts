@@ -1,15 +1,12 @@
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
-} from '../__testUtils__/KeycloakTestBackend';
-import {
-  MASTER_NAME,
-  RedisSentinelSet,
-} from '../__testUtils__/RedisSentinelSet';
-import { measureFailover } from '../__testUtils__/measureFailover';
-import { refresh, signIn } from '../__testUtils__/signIn';
+} from '../fixtures/KeycloakTestBackend';
+import { MASTER_NAME, RedisSentinelSet } from '../fixtures/RedisSentinelSet';
+import { measureFailover } from '../fixtures/measureFailover';
+import { refresh, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(120_000);
 

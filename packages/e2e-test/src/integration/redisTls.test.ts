@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
-import { startKeycloakTestBackend } from '../__testUtils__/KeycloakTestBackend';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { refresh, signIn } from '../__testUtils__/signIn';
-import { createTestPki, type TestPki } from '../__testUtils__/tlsCertificates';
-import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
+import { startKeycloakTestBackend } from '../fixtures/KeycloakTestBackend';
+import { RedisServer } from '../fixtures/RedisServer';
+import { refresh, signIn } from '../fixtures/signIn';
+import { createTestPki, type TestPki } from '../fixtures/tlsCertificates';
+import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
 
 jest.setTimeout(60_000);
 

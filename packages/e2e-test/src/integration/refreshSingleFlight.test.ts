@@ -1,12 +1,12 @@
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
-} from '../__testUtils__/KeycloakTestBackend';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { redisCommandsDuring } from '../__testUtils__/redisCommandCalls';
-import { refreshWithCookie, signIn } from '../__testUtils__/signIn';
+} from '../fixtures/KeycloakTestBackend';
+import { RedisServer } from '../fixtures/RedisServer';
+import { redisCommandsDuring } from '../fixtures/redisCommandCalls';
+import { refreshWithCookie, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(90_000);
 

@@ -1,20 +1,20 @@
 import { Redis } from 'ioredis';
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
-import { freePort } from '../__testUtils__/freePort';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
+import { freePort } from '../fixtures/freePort';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
-} from '../__testUtils__/KeycloakTestBackend';
-import { RedisServer } from '../__testUtils__/RedisServer';
+} from '../fixtures/KeycloakTestBackend';
+import { RedisServer } from '../fixtures/RedisServer';
 import {
   APP_REDIRECT,
   completeCallback,
   loginUntilCallback,
   refresh,
   signIn,
-} from '../__testUtils__/signIn';
-import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
+} from '../fixtures/signIn';
+import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
 
 jest.setTimeout(90_000);
 

@@ -1,13 +1,13 @@
 import type { Redis } from 'ioredis';
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
-} from '../__testUtils__/KeycloakTestBackend';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
-import { refresh, signIn } from '../__testUtils__/signIn';
+} from '../fixtures/KeycloakTestBackend';
+import { RedisServer } from '../fixtures/RedisServer';
+import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
+import { refresh, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(90_000);
 

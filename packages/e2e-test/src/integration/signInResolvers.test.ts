@@ -1,15 +1,15 @@
-import { Browser } from '../__testUtils__/Browser';
-import { DevIdp } from '../__testUtils__/DevIdp';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { startKeycloakTestBackend } from '../__testUtils__/KeycloakTestBackend';
+import { Browser } from '../fixtures/Browser';
+import { DevIdp } from '../fixtures/DevIdp';
+import { RedisServer } from '../fixtures/RedisServer';
+import { startKeycloakTestBackend } from '../fixtures/KeycloakTestBackend';
 import {
   APP_REDIRECT,
   completeCallback,
   loginUntilCallback,
   refresh,
-} from '../__testUtils__/signIn';
-import type { DevUserName } from '../__testUtils__/users';
-import { sessionKeyPattern } from '../__testUtils__/sessionKeyPattern';
+} from '../fixtures/signIn';
+import type { DevUserName } from '../fixtures/users';
+import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
 
 jest.setTimeout(60_000);
 

@@ -1,6 +1,6 @@
-import { startKeycloakUnderTest } from '../__testUtils__/IdpUnderTest';
-import { describeOneBackendStories } from '../__testUtils__/oneBackendStories';
-import { describeReplicaStories } from '../__testUtils__/replicaStories';
+import { startKeycloakUnderTest } from '../fixtures/IdpUnderTest';
+import { describeOneBackendStories } from '../fixtures/oneBackendStories';
+import { describeReplicaStories } from '../fixtures/replicaStories';
 
 jest.setTimeout(300_000);
 

@@ -1,9 +1,9 @@
-import { BackendProcess } from '../__testUtils__/BackendProcess';
-import { Browser } from '../__testUtils__/Browser';
-import type { KeycloakRealm } from '../__testUtils__/KeycloakRealm';
-import { KeycloakServer } from '../__testUtils__/KeycloakServer';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { refresh, signIn } from '../__testUtils__/signIn';
+import { BackendProcess } from '../fixtures/BackendProcess';
+import { Browser } from '../fixtures/Browser';
+import type { KeycloakRealm } from '../fixtures/KeycloakRealm';
+import { KeycloakServer } from '../fixtures/KeycloakServer';
+import { RedisServer } from '../fixtures/RedisServer';
+import { refresh, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(240_000);
 

@@ -1,19 +1,19 @@
 import type { Redis } from 'ioredis';
-import { Browser } from '../__testUtils__/Browser';
-import type { KeycloakRealm } from '../__testUtils__/KeycloakRealm';
-import { KeycloakServer } from '../__testUtils__/KeycloakServer';
+import { Browser } from '../fixtures/Browser';
+import type { KeycloakRealm } from '../fixtures/KeycloakRealm';
+import { KeycloakServer } from '../fixtures/KeycloakServer';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
-} from '../__testUtils__/KeycloakTestBackend';
-import { keycloakUserEntities } from '../__testUtils__/keycloakUserEntities';
+} from '../fixtures/KeycloakTestBackend';
+import { keycloakUserEntities } from '../fixtures/keycloakUserEntities';
 import {
   keycloakEndedWarnings,
   reportKeycloakError,
   sessionKeys,
-} from '../__testUtils__/keycloakSuite';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { refresh, signIn } from '../__testUtils__/signIn';
+} from '../fixtures/keycloakSuite';
+import { RedisServer } from '../fixtures/RedisServer';
+import { refresh, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(300_000);
 

@@ -1,20 +1,20 @@
 import type { Redis } from 'ioredis';
-import { Browser } from '../__testUtils__/Browser';
-import type { KeycloakRealm } from '../__testUtils__/KeycloakRealm';
-import { KeycloakServer } from '../__testUtils__/KeycloakServer';
+import { Browser } from '../fixtures/Browser';
+import type { KeycloakRealm } from '../fixtures/KeycloakRealm';
+import { KeycloakServer } from '../fixtures/KeycloakServer';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
-} from '../__testUtils__/KeycloakTestBackend';
-import { keycloakUserEntities } from '../__testUtils__/keycloakUserEntities';
+} from '../fixtures/KeycloakTestBackend';
+import { keycloakUserEntities } from '../fixtures/keycloakUserEntities';
 import {
   keycloakRefreshGrant,
   reportKeycloakError,
   sessionKeys,
   storedRefreshToken,
-} from '../__testUtils__/keycloakSuite';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { refreshWithCookie, signIn } from '../__testUtils__/signIn';
+} from '../fixtures/keycloakSuite';
+import { RedisServer } from '../fixtures/RedisServer';
+import { refreshWithCookie, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(180_000);
 

@@ -1,20 +1,20 @@
 import type { Redis } from 'ioredis';
-import { Browser } from '../__testUtils__/Browser';
-import { KeycloakServer } from '../__testUtils__/KeycloakServer';
+import { Browser } from '../fixtures/Browser';
+import { KeycloakServer } from '../fixtures/KeycloakServer';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
-} from '../__testUtils__/KeycloakTestBackend';
-import { keycloakUserEntities } from '../__testUtils__/keycloakUserEntities';
+} from '../fixtures/KeycloakTestBackend';
+import { keycloakUserEntities } from '../fixtures/keycloakUserEntities';
 import {
   keycloakEndedWarnings,
   keycloakRefreshGrant,
   reportKeycloakError,
   sessionKeys,
   storedRefreshToken,
-} from '../__testUtils__/keycloakSuite';
-import { RedisServer } from '../__testUtils__/RedisServer';
-import { refresh, signIn } from '../__testUtils__/signIn';
+} from '../fixtures/keycloakSuite';
+import { RedisServer } from '../fixtures/RedisServer';
+import { refresh, signIn } from '../fixtures/signIn';
 import type { JsonObject } from '@backstage/types';
 
 jest.setTimeout(180_000);
