@@ -8,4 +8,4 @@ KEYCLOAK_HOME="$(bash scripts/keycloak-home.sh)"
 export KEYCLOAK_HOME
 echo "real-Keycloak suite: $(cat "$KEYCLOAK_HOME/version.txt" 2>/dev/null || echo 'Keycloak (no version.txt)') at $KEYCLOAK_HOME; $(java -version 2>&1 | head -1)"
 export CI="${CI:-1}"
-exec ./scripts/yarn.sh workspace @redis-session/plugin-auth-backend-module-keycloak-oidc-provider test:keycloak "$@"
+exec ./scripts/yarn.sh workspace @redis-session/e2e-test test:keycloak "$@"

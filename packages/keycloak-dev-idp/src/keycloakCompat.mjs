@@ -3,7 +3,7 @@
 /**
  * oidc-provider's internal reason → the error_description Keycloak sends,
  * as real Keycloak 26.7.3 sent them to the real-Keycloak suite
- * (plugins/…/src/keycloak): `Session not active` after an admin sign-out or
+ * (packages/e2e-test/src/keycloak): `Session not active` after an admin sign-out or
  * a restart without persistent user sessions, `Token is not active` for an
  * expired refresh token (SSO Session Idle), `Stale token` for a rotated-out
  * refresh token used again. Keycloak also says `User disabled`; the dev IdP

@@ -50,7 +50,13 @@ export function isRedisUnavailable(error: unknown): boolean {
     return false;
   }
   if (error instanceof ReplyError) {
-    return UNAVAILABLE_REPLIES.test(error.message);
+    return (
+      UNAVAILABLE_REPLIES.test(error.message) ||
+      // an ACL that lacks a command one of our scripts runs
+      error.message.startsWith(
+        "ERR The user executing the script can't run this command",
+      )
+    );
   }
   // MaxRetriesPerRequestError, ClusterAllFailedError and other client-side
   // aborts derive from redis-errors' RedisError

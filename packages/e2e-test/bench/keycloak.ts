@@ -1,0 +1,233 @@
+/*
+ * `yarn bench keycloak`: /refresh against a real Keycloak server (needs
+ * KEYCLOAK_HOME, as `yarn test:keycloak` sets it; scripts/keycloak-home.sh
+ * prints it), for our module on the Keycloak path and on the fast path, and
+ * for Backstage's own oidc provider, with the Keycloak process's own CPU
+ * seconds per 1,000 refreshes as the headline.
+ */
+import { BackendProcess } from '../src/fixtures/BackendProcess';
+import { Browser } from '../src/fixtures/Browser';
+import { KeycloakServer } from '../src/fixtures/KeycloakServer';
+import { cpuTimeOf } from '../src/fixtures/processStats';
+import { RedisServer } from '../src/fixtures/RedisServer';
+import { signIn } from '../src/fixtures/signIn';
+import type { DevUserName } from '../src/fixtures/users';
+import { benchBackendConfig } from './benchBackendConfig';
+import { refreshLoad } from './sessions/refreshLoad';
+import { mergeLoads, type LoadResult } from './sessions/runLoad';
+import { markdownTable, ms } from './stats';
+
+const CLIENT_COUNTS = [1, 16];
+const SESSIONS = Math.max(...CLIENT_COUNTS);
+const USERS: DevUserName[] = ['alice', 'bob', 'carol'];
+const ROUNDS = 2;
+const REFRESH_MS = Number(process.env.BENCH_REFRESH_MS ?? 12_000);
+const IDLE_MS = 5_000;
+
+interface KeycloakRow {
+  scenario: string;
+  clients: number;
+  refreshes: number;
+  opsPerSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  errors: number;
+  backendCpuPercent: number;
+  /** Keycloak's CPU seconds per 1,000 refreshes, its idle use subtracted */
+  keycloakCpuSecondsPer1000: number;
+}
+
+export interface KeycloakBenchResult {
+  keycloakVersion: string;
+  keycloakBootMs: number;
+  keycloakIdleCpuPercent: number;
+  rows: KeycloakRow[];
+  /** Keycloak CPU per refresh, each of ours over upstream's, by client count */
+  headline: Record<number, { keycloakPath: number; fastPath: number }>;
+}
+
+async function logins(authUrl: string, providerId: string) {
+  const cookies: string[] = [];
+  for (let i = 0; i < SESSIONS; i++) {
+    cookies.push(
+      await signIn(new Browser(), authUrl, USERS[i % USERS.length], {
+        providerId,
+      }),
+    );
+  }
+  return cookies;
+}
+
+export async function benchKeycloak(): Promise<{
+  result: KeycloakBenchResult;
+  markdown: string;
+}> {
+  const [keycloak, redisServer] = await Promise.all([
+    KeycloakServer.start(),
+    RedisServer.start(),
+  ]);
+  // Keycloak's defaults (no rotation); no saved events, which would cost
+  // Keycloak database writes of their own
+  const realm = await keycloak.createRealm('backstage', {
+    realm: { eventsEnabled: false },
+  });
+  const redisSession = {
+    store: 'redis',
+    redis: { url: redisServer.url, prefix: 'backstage:session:' },
+  };
+  const backends = {
+    keycloakPath: await BackendProcess.create(
+      benchBackendConfig({
+        issuer: realm.issuer,
+        session: { ...redisSession, minAccessTokenValidity: 0 },
+        upstream: true,
+      }),
+    ),
+    fastPath: await BackendProcess.create(
+      benchBackendConfig({
+        issuer: realm.issuer,
+        session: { ...redisSession, minAccessTokenValidity: 240 },
+        upstream: false,
+      }),
+    ),
+  };
+  try {
+    await Promise.all(
+      Object.values(backends).map(async b => {
+        await b.start();
+        await b.waitForCatalogUser('alice');
+      }),
+    );
+    const auth = (b: BackendProcess, provider: string) =>
+      `${b.url}/api/auth/${provider}`;
+    const ours = await logins(
+      auth(backends.keycloakPath, 'keycloak-oidc'),
+      'keycloak-oidc',
+    );
+    const upstream = await logins(auth(backends.keycloakPath, 'oidc'), 'oidc');
+
+    const idleBefore = keycloak.cpuSeconds();
+    await new Promise(r => setTimeout(r, IDLE_MS));
+    const idleCpuPerMs = (keycloak.cpuSeconds() - idleBefore) / IDLE_MS;
+
+    const runs: [string, BackendProcess, string, string[]][] = [
+      ['ours, Keycloak path', backends.keycloakPath, 'keycloak-oidc', ours],
+      ['upstream oidc', backends.keycloakPath, 'oidc', upstream],
+      ['ours, fast path', backends.fastPath, 'keycloak-oidc', ours],
+    ];
+    const rows: KeycloakRow[] = [];
+    const headline: KeycloakBenchResult['headline'] = {};
+    for (const clients of CLIENT_COUNTS) {
+      const acc = runs.map(() => ({
+        parts: [] as LoadResult[],
+        backendCpuMs: 0,
+        keycloakCpuS: 0,
+        wallMs: 0,
+      }));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [i, [, backend, providerId, cookies]] of runs.entries()) {
+          const backendCpu = cpuTimeOf(backend.pid!);
+          const keycloakCpu = keycloak.cpuSeconds();
+          const started = Date.now();
+          acc[i].parts.push(
+            await refreshLoad({
+              authUrl: auth(backend, providerId),
+              providerId,
+              cookies,
+              concurrency: clients,
+              durationMs: REFRESH_MS / ROUNDS,
+              warmupMs: 500,
+            }),
+          );
+          const wallMs = Date.now() - started;
+          acc[i].backendCpuMs += cpuTimeOf(backend.pid!) - backendCpu;
+          acc[i].keycloakCpuS +=
+            keycloak.cpuSeconds() - keycloakCpu - idleCpuPerMs * wallMs;
+          acc[i].wallMs += wallMs;
+        }
+      }
+      const perRefresh: number[] = [];
+      runs.forEach(([scenario], i) => {
+        const load = mergeLoads(acc[i].parts);
+        // warm-up requests count too: Keycloak served them in the window
+        const refreshes = load.count;
+        perRefresh[i] = acc[i].keycloakCpuS / refreshes;
+        rows.push({
+          scenario,
+          clients,
+          refreshes,
+          opsPerSecond: load.opsPerSecond,
+          p50: load.p50,
+          p95: load.p95,
+          p99: load.p99,
+          errors: load.errors,
+          backendCpuPercent: (acc[i].backendCpuMs / acc[i].wallMs) * 100,
+          keycloakCpuSecondsPer1000: Math.max(0, perRefresh[i] * 1000),
+        });
+      });
+      headline[clients] = {
+        keycloakPath: perRefresh[0] / perRefresh[1],
+        fastPath: Math.max(0, perRefresh[2]) / perRefresh[1],
+      };
+    }
+    const result: KeycloakBenchResult = {
+      keycloakVersion: keycloak.version,
+      keycloakBootMs: keycloak.bootTimesMs[0],
+      keycloakIdleCpuPercent: idleCpuPerMs * 1000 * 100,
+      rows,
+      headline,
+    };
+    return { result, markdown: toMarkdown(result) };
+  } finally {
+    await Promise.all(Object.values(backends).map(b => b.dispose()));
+    await redisServer.dispose();
+    await keycloak.dispose();
+  }
+}
+
+function toMarkdown(r: KeycloakBenchResult): string {
+  const pct = (v: number) => `${v.toFixed(0)}%`;
+  return [
+    `Keycloak ${r.keycloakVersion} (\`kc.sh start-dev\`, H2, booted in ${(r.keycloakBootMs / 1000).toFixed(1)} s; idle it used ${r.keycloakIdleCpuPercent.toFixed(1)}% of a core, subtracted below). ` +
+      'Each client is one browser with its own session; the Keycloak path and upstream call Keycloak on every refresh ' +
+      '(ours: one refresh grant; upstream: a refresh grant and a userinfo call); the fast path calls it only when the ' +
+      'session was last confirmed more than `keycloakCheckInterval` (60 s) ago.',
+    '',
+    markdownTable(
+      [
+        'scenario',
+        'clients',
+        'refreshes',
+        'ops/s',
+        'p50 ms',
+        'p95 ms',
+        'p99 ms',
+        'errors',
+        'backend CPU',
+        'Keycloak CPU s / 1,000 refreshes',
+      ],
+      r.rows.map(row => [
+        `/refresh: ${row.scenario}`,
+        row.clients,
+        row.refreshes,
+        row.opsPerSecond.toFixed(0),
+        ms(row.p50),
+        ms(row.p95),
+        ms(row.p99),
+        row.errors,
+        pct(row.backendCpuPercent),
+        row.keycloakCpuSecondsPer1000.toFixed(2),
+      ]),
+    ),
+    '',
+    `Headline, Keycloak CPU per refresh, ours / upstream oidc: ${Object.entries(
+      r.headline,
+    )
+      .map(
+        ([clients, h]) =>
+          `${h.keycloakPath.toFixed(2)}× on the Keycloak path and ${h.fastPath.toFixed(2)}× on the fast path at ${clients} client(s)`,
+      )
+      .join('; ')}.`,
+  ].join('\n');
+}
