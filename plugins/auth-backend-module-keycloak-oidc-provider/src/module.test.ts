@@ -74,6 +74,11 @@ describe('authModuleKeycloakOidcProvider', () => {
         store: 'memory',
         dangerouslyAllowInsecureProduction: true,
       });
+      // it serves: /start names the unreachable Keycloak
+      const res = await request(backend.server).get(
+        '/api/auth/keycloak-oidc/start?env=development',
+      );
+      expect(res.status).toBe(503);
       await backend.stop();
     });
   });

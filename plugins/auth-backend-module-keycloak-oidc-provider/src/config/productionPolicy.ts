@@ -1,5 +1,6 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { KeycloakProviderOptions } from './readProviderOptions';
+import type { RedisConnectionOptions } from './readRedisConnectionOptions';
 import type { SessionStoreOptions } from './readSessionStoreOptions';
 import { InvalidConfigError } from './InvalidConfigError';
 
@@ -30,22 +31,25 @@ export function sessionStoreProblems(options: SessionStoreOptions): string[] {
   ) {
     return [];
   }
-  const hosts =
-    redis.mode === 'sentinel'
-      ? redis.sentinels.map(node => node.host)
-      : redis.mode === 'cluster'
-        ? redis.nodes.map(node => node.host)
-        : [
-            redis.url
-              ? new URL(redis.url).hostname
-              : (redis.host ?? 'localhost'),
-          ];
-  const remote = hosts.filter(host => !isLocalHost(host));
+  const remote = redisHosts(redis).filter(host => !isLocalHost(host));
   return remote.length > 0
     ? [
         `auth.session.redis: sessions and refresh tokens would travel unencrypted to ${remote.join(', ')}; configure redis.tls (or a rediss:// url)`,
       ]
     : [];
+}
+
+function redisHosts(redis: RedisConnectionOptions): string[] {
+  switch (redis.mode) {
+    case 'sentinel':
+      return redis.sentinels.map(node => node.host);
+    case 'cluster':
+      return redis.nodes.map(node => node.host);
+    default:
+      return [
+        redis.url ? new URL(redis.url).hostname : (redis.host ?? 'localhost'),
+      ];
+  }
 }
 
 /** What makes a provider environment unfit for production. */

@@ -10,6 +10,21 @@ export interface ProviderCookieOptions {
   cookieConfigurer?: CookieConfigurer;
 }
 
+const defaultCookieConfigurer: CookieConfigurer = ({
+  providerId,
+  callbackUrl,
+  appOrigin,
+}) => {
+  const { hostname, pathname, protocol } = new URL(callbackUrl);
+  const secure = protocol === 'https:';
+  const sameSite =
+    new URL(appOrigin).hostname !== hostname && secure ? 'none' : 'lax';
+  const path = pathname.endsWith(`${providerId}/handler/frame`)
+    ? pathname.slice(0, -'/handler/frame'.length)
+    : `${pathname}/${providerId}`;
+  return { path, secure, sameSite };
+};
+
 /**
  * The attributes Backstage gives the provider's cookies, so the ones we set
  * or clear match them.
@@ -69,21 +84,6 @@ export function setLoginCookie(
     maxAge: maxAgeMs,
   });
 }
-
-const defaultCookieConfigurer: CookieConfigurer = ({
-  providerId,
-  callbackUrl,
-  appOrigin,
-}) => {
-  const { hostname, pathname, protocol } = new URL(callbackUrl);
-  const secure = protocol === 'https:';
-  const sameSite =
-    new URL(appOrigin).hostname !== hostname && secure ? 'none' : 'lax';
-  const path = pathname.endsWith(`${providerId}/handler/frame`)
-    ? pathname.slice(0, -'/handler/frame'.length)
-    : `${pathname}/${providerId}`;
-  return { path, secure, sameSite };
-};
 
 /** The request's Origin when it is a URL (`null` from sandboxed frames is not). */
 function originOf(header: string | undefined): string | undefined {
