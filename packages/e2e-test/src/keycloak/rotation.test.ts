@@ -72,7 +72,7 @@ describe('refresh-token rotation with real Keycloak', () => {
     const browser = new Browser();
     const handle = await signIn(browser, backends[0].authUrl, 'alice');
     const [key] = await sessionKeys(redis, PREFIX);
-    const firstToken = await storedRefreshToken(redis, key);
+    const firstToken = await storedRefreshToken(redis, key, handle);
     await realm.clearEvents();
     // Keycloak's stale-token check compares whole seconds (token iat <
     // last refresh): start the burst in a later second than the login, so

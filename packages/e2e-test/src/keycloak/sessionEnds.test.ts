@@ -187,9 +187,9 @@ describe('when real Keycloak ends a session', () => {
       ssoSessionIdleTimeout: IDLE_SECONDS,
     });
     const browser = new Browser();
-    await signIn(browser, backend.authUrl, 'alice');
+    const handle = await signIn(browser, backend.authUrl, 'alice');
     const [key] = await sessionKeys(redis, backend.prefix);
-    const refreshToken = await storedRefreshToken(redis, key);
+    const refreshToken = await storedRefreshToken(redis, key, handle);
     // the module keeps the session exactly as long as Keycloak's refresh
     // token (refresh_expires_in), not the 24 h default idle TTL
     expect(await redis.pttl(key)).toBeLessThanOrEqual(IDLE_SECONDS * 1000);

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { Browser } from '../fixtures/Browser';
 import type { KeycloakRealm } from '../fixtures/KeycloakRealm';
 import { KeycloakServer } from '../fixtures/KeycloakServer';
+import { openSealedRecord } from '../fixtures/openSealedRecord';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackendOptions,
@@ -90,9 +91,8 @@ describe('sign-in through real Keycloak', () => {
     expect(keys).toHaveLength(1);
     const [kcSession] = await realm.sessionsOf('alice');
     expect(Object.values(kcSession.clients ?? {})).toEqual(['backstage']);
-    expect(JSON.parse((await redis.hget(keys[0], 'record'))!).sid).toBe(
-      kcSession.id,
-    );
+    const sealed = (await redis.hget(keys[0], 'record'))!;
+    expect(openSealedRecord(sealed, keys[0], handle).sid).toBe(kcSession.id);
   });
 
   it.each([
@@ -146,9 +146,9 @@ describe('sign-in through real Keycloak', () => {
   it('signs out at Keycloak: no Keycloak session is left and the refresh token is revoked', async () => {
     const backend = await backendFor(realm);
     const browser = new Browser();
-    await signIn(browser, backend.authUrl, 'carol');
+    const handle = await signIn(browser, backend.authUrl, 'carol');
     const [key] = await sessionKeys(redis, backend.prefix);
-    const refreshToken = await storedRefreshToken(redis, key);
+    const refreshToken = await storedRefreshToken(redis, key, handle);
     expect(await realm.sessionsOf('carol')).toHaveLength(1);
 
     const res = await logout(browser, backend.authUrl);
