@@ -9,13 +9,17 @@ import { BackendProcess } from '../src/fixtures/BackendProcess';
 import { Browser } from '../src/fixtures/Browser';
 import { KeycloakServer } from '../src/fixtures/KeycloakServer';
 import { cpuTimeOf } from '../src/fixtures/processStats';
-import { RedisServer } from '../src/fixtures/RedisServer';
+import {
+  RedisServer,
+  mergeLoads,
+  type LoadResult,
+  markdownTable,
+  ms,
+} from '@redis-session/test-support';
 import { signIn } from '../src/fixtures/signIn';
 import type { DevUserName } from '../src/fixtures/users';
 import { benchBackendConfig } from './benchBackendConfig';
 import { refreshLoad } from './sessions/refreshLoad';
-import { mergeLoads, type LoadResult } from './sessions/runLoad';
-import { markdownTable, ms } from './stats';
 
 const CLIENT_COUNTS = [1, 16];
 const SESSIONS = Math.max(...CLIENT_COUNTS);

@@ -7,7 +7,12 @@ import {
   RedisSentinelSet,
 } from '../src/fixtures/RedisSentinelSet';
 import { refresh, signIn } from '../src/fixtures/signIn';
-import { markdownTable, ms, timeRepeated, type LatencySummary } from './stats';
+import {
+  markdownTable,
+  ms,
+  timeRepeated,
+  type LatencySummary,
+} from '@redis-session/test-support';
 import { runStoreBench } from './storeBench';
 
 type Durability = 'none' | 'replicated';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import type { LatencySummary } from './stats';
+import type { LatencySummary } from '@redis-session/test-support';
 
 /** The module's package folder (its bench/ is not part of the package's API) */
 export const PLUGIN_DIR = dirname(

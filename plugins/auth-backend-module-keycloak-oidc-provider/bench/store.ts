@@ -29,7 +29,7 @@ import { redisSessionStorage } from '../src/session/redis/redisSessionStorage';
 import { userTagOfHandle } from '../src/session/sessionHandle';
 import { sampleRecord } from '../src/session/sessionStoreContract';
 import type { SessionRecord } from '../src/session/types';
-import { timeRepeated } from './runLoad';
+import { timeRepeated } from '@redis-session/test-support';
 import { benchStoreVsRaw, openBenchStore, populate } from './storeVsRaw';
 
 /** A refresh token shaped like Keycloak's (HS512 JWT, ~700–900 B). */

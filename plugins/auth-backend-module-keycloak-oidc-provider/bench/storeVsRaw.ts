@@ -5,7 +5,7 @@ import { redisSessionStorage } from '../src/session/redis/redisSessionStorage';
 import type { RedisSessionStore } from '../src/session/redis/RedisSessionStore';
 import { createSessionHandle } from '../src/session/sessionHandle';
 import type { SessionRecord } from '../src/session/types';
-import { runLoad, type LoadResult } from './runLoad';
+import { runLoad, type LoadResult } from '@redis-session/test-support';
 
 export interface ScenarioRow extends LoadResult {
   scenario: string;

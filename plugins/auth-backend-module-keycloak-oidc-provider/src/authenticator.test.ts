@@ -4,7 +4,7 @@ import { InputError, NotAllowedError } from '@backstage/errors';
 import { encodeOAuthState } from '@backstage/plugin-auth-node';
 import express, { type Request } from 'express';
 import request from 'supertest';
-import { CapturingLogger } from './__testUtils__/CapturingLogger';
+import { CapturingLogger } from '@redis-session/test-support';
 import {
   CALLBACK_URL,
   CLIENT_ID,

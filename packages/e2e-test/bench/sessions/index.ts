@@ -1,18 +1,24 @@
 import { BackendProcess } from '../../src/fixtures/BackendProcess';
 import { Browser } from '../../src/fixtures/Browser';
 import { DevIdp } from '../../src/fixtures/DevIdp';
-import { RedisServer } from '../../src/fixtures/RedisServer';
+import {
+  RedisServer,
+  markdownTable,
+  ms,
+  summarize,
+  type LatencySummary,
+  mergeLoads,
+  type LoadResult,
+} from '@redis-session/test-support';
 import { sessionKeyPattern } from '../../src/fixtures/sessionKeyPattern';
 import { signIn } from '../../src/fixtures/signIn';
 import type { DevUserName } from '../../src/fixtures/users';
 import type { Redis } from 'ioredis';
 import { benchBackendConfig } from '../benchBackendConfig';
-import { markdownTable, ms, summarize, type LatencySummary } from '../stats';
 import { PLUGIN_DIR, runStoreBench, type StoreRow } from '../storeBench';
 import { cpuTimeOf, rssOf } from '../../src/fixtures/processStats';
 import { memoryUsage } from './redisMemory';
 import { refreshLoad } from './refreshLoad';
-import { mergeLoads, type LoadResult } from './runLoad';
 
 const LIVE_SESSIONS = 50_000;
 const CLIENT_COUNTS = [1, 16, 64];

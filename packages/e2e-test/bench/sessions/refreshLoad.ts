@@ -1,4 +1,4 @@
-import { runLoad, type LoadResult } from './runLoad';
+import { runLoad, type LoadResult } from '@redis-session/test-support';
 
 /**
  * `/refresh` of one provider under load: worker `w` is one browser with its

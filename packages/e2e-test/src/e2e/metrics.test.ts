@@ -1,8 +1,7 @@
 import { BackendProcess } from '../fixtures/BackendProcess';
 import { Browser } from '../fixtures/Browser';
 import { DevIdp } from '../fixtures/DevIdp';
-import { freePort } from '../fixtures/freePort';
-import { RedisServer } from '../fixtures/RedisServer';
+import { freePort, RedisServer } from '@redis-session/test-support';
 import { refresh, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(240_000);

@@ -1,7 +1,7 @@
 import { BackendProcess } from '../fixtures/BackendProcess';
 import { Browser } from '../fixtures/Browser';
 import { DevIdp } from '../fixtures/DevIdp';
-import { RedisServer } from '../fixtures/RedisServer';
+import { RedisServer } from '@redis-session/test-support';
 import { refresh, refreshCookieName, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(240_000);

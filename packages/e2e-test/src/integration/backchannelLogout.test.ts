@@ -13,12 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Browser } from '../fixtures/Browser';
 import { DevIdp } from '../fixtures/DevIdp';
-import { freePort } from '../fixtures/freePort';
+import { freePort, RedisServer } from '@redis-session/test-support';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
 } from '../fixtures/KeycloakTestBackend';
-import { RedisServer } from '../fixtures/RedisServer';
 import { RoundRobinProxy } from '../fixtures/RoundRobinProxy';
 import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
 import { refresh, signIn } from '../fixtures/signIn';

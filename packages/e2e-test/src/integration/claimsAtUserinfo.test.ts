@@ -4,7 +4,7 @@ import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
 } from '../fixtures/KeycloakTestBackend';
-import { RedisServer } from '../fixtures/RedisServer';
+import { RedisServer } from '@redis-session/test-support';
 import { refresh, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(60_000);

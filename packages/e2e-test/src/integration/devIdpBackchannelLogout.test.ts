@@ -7,7 +7,7 @@ import {
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { Browser } from '../fixtures/Browser';
 import { DevIdp } from '../fixtures/DevIdp';
-import { freePort } from '../fixtures/freePort';
+import { freePort } from '@redis-session/test-support';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,

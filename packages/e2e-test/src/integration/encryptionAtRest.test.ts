@@ -8,7 +8,7 @@ import {
 } from '../fixtures/KeycloakTestBackend';
 import { openSealedRecord } from '../fixtures/openSealedRecord';
 import { dumpRedis } from '../fixtures/redisDump';
-import { RedisServer } from '../fixtures/RedisServer';
+import { RedisServer } from '@redis-session/test-support';
 import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
 import { refresh, signIn } from '../fixtures/signIn';
 

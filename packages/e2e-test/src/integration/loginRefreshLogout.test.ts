@@ -7,8 +7,7 @@ import {
 } from '../fixtures/KeycloakTestBackend';
 import { openSealedRecord } from '../fixtures/openSealedRecord';
 import { dumpRedis } from '../fixtures/redisDump';
-import { RedisServer } from '../fixtures/RedisServer';
-import { redisCommandsDuring } from '../fixtures/redisCommandCalls';
+import { RedisServer, redisCommandsDuring } from '@redis-session/test-support';
 import { logout, refresh, signIn, refreshWithCookie } from '../fixtures/signIn';
 import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
 

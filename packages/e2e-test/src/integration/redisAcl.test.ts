@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { Browser } from '../fixtures/Browser';
 import { DevIdp } from '../fixtures/DevIdp';
 import { startKeycloakTestBackend } from '../fixtures/KeycloakTestBackend';
-import { RedisServer } from '../fixtures/RedisServer';
+import { RedisServer } from '@redis-session/test-support';
 import {
   completeCallback,
   loginUntilCallback,

@@ -1,7 +1,7 @@
 import { Browser } from '../fixtures/Browser';
 import { DevIdp } from '../fixtures/DevIdp';
 import { startKeycloakTestBackend } from '../fixtures/KeycloakTestBackend';
-import { RedisServer } from '../fixtures/RedisServer';
+import { RedisServer } from '@redis-session/test-support';
 import { refresh, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(90_000);

@@ -4,8 +4,7 @@ import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
 } from '../fixtures/KeycloakTestBackend';
-import { RedisServer } from '../fixtures/RedisServer';
-import { redisCommandsDuring } from '../fixtures/redisCommandCalls';
+import { RedisServer, redisCommandsDuring } from '@redis-session/test-support';
 import { refreshWithCookie, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(90_000);

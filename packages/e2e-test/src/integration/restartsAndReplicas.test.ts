@@ -1,12 +1,11 @@
 import { Redis } from 'ioredis';
 import { Browser } from '../fixtures/Browser';
 import { DevIdp } from '../fixtures/DevIdp';
-import { freePort } from '../fixtures/freePort';
+import { freePort, RedisServer } from '@redis-session/test-support';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
 } from '../fixtures/KeycloakTestBackend';
-import { RedisServer } from '../fixtures/RedisServer';
 import {
   APP_REDIRECT,
   completeCallback,

@@ -7,7 +7,7 @@ import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
 } from '../fixtures/KeycloakTestBackend';
-import { RedisServer } from '../fixtures/RedisServer';
+import { RedisServer } from '@redis-session/test-support';
 import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
 import {
   APP_REDIRECT,

@@ -1,6 +1,6 @@
 import { Browser } from '../fixtures/Browser';
 import { DevIdp } from '../fixtures/DevIdp';
-import { RedisServer } from '../fixtures/RedisServer';
+import { RedisServer } from '@redis-session/test-support';
 import { startKeycloakTestBackend } from '../fixtures/KeycloakTestBackend';
 import {
   APP_REDIRECT,

@@ -2,7 +2,7 @@ import { BackendProcess } from '../fixtures/BackendProcess';
 import { Browser } from '../fixtures/Browser';
 import type { KeycloakRealm } from '../fixtures/KeycloakRealm';
 import { KeycloakServer } from '../fixtures/KeycloakServer';
-import { RedisServer } from '../fixtures/RedisServer';
+import { RedisServer } from '@redis-session/test-support';
 import { refresh, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(240_000);

@@ -12,7 +12,7 @@ import {
   reportKeycloakError,
   sessionKeys,
 } from '../fixtures/keycloakSuite';
-import { RedisServer } from '../fixtures/RedisServer';
+import { RedisServer } from '@redis-session/test-support';
 import { refresh, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(300_000);

@@ -13,7 +13,7 @@ import {
   sessionKeys,
   storedRefreshToken,
 } from '../fixtures/keycloakSuite';
-import { RedisServer } from '../fixtures/RedisServer';
+import { RedisServer } from '@redis-session/test-support';
 import { refreshWithCookie, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(180_000);

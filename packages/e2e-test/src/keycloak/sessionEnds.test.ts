@@ -13,7 +13,7 @@ import {
   sessionKeys,
   storedRefreshToken,
 } from '../fixtures/keycloakSuite';
-import { RedisServer } from '../fixtures/RedisServer';
+import { RedisServer } from '@redis-session/test-support';
 import { refresh, signIn } from '../fixtures/signIn';
 import type { JsonObject } from '@backstage/types';
 

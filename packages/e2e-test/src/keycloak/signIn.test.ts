@@ -14,7 +14,7 @@ import {
   sessionKeys,
   storedRefreshToken,
 } from '../fixtures/keycloakSuite';
-import { RedisServer } from '../fixtures/RedisServer';
+import { RedisServer } from '@redis-session/test-support';
 import { logout, refresh, signIn } from '../fixtures/signIn';
 
 jest.setTimeout(180_000);

@@ -12,7 +12,7 @@ import {
   KeycloakOidcClient,
   type TokenResponse,
 } from '../oidc/KeycloakOidcClient';
-import { freePort } from './freePort';
+import { freePort } from '@redis-session/test-support';
 
 /** Writes one HTTP answer. One that never calls `res.end` never answers. */
 export type Respond = (res: ServerResponse) => void;

@@ -8,7 +8,7 @@ import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import authPlugin from '@backstage/plugin-auth-backend';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import request from 'supertest';
-import { CapturingLogger } from '../__testUtils__/CapturingLogger';
+import { CapturingLogger } from '@redis-session/test-support';
 import {
   LogoutTokenRejectedError,
   SessionStoreUnavailableError,

@@ -7,7 +7,7 @@ import {
   type JWK,
 } from 'jose';
 import { KeycloakUnavailableError, LogoutTokenRejectedError } from '../errors';
-import { freePort } from '../__testUtils__/freePort';
+import { freePort } from '@redis-session/test-support';
 import {
   createLogoutTokenVerifier,
   issuerFromMetadataUrl,

@@ -1,5 +1,5 @@
 import { ConfigReader } from '@backstage/config';
-import { CapturingLogger } from '../__testUtils__/CapturingLogger';
+import { CapturingLogger } from '@redis-session/test-support';
 import {
   enforceInProduction,
   providerProblems,

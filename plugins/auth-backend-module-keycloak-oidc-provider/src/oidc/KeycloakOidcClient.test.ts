@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { KeycloakUnavailableError } from '../errors';
-import { freePort } from '../__testUtils__/freePort';
+import { freePort } from '@redis-session/test-support';
 import {
   json,
   KeycloakLikeServer,

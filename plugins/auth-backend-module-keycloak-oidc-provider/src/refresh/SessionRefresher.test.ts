@@ -1,6 +1,5 @@
-import { CapturingLogger } from '../__testUtils__/CapturingLogger';
+import { CapturingLogger, RedisServer } from '@redis-session/test-support';
 import { json, KeycloakLikeServer } from '../__testUtils__/KeycloakLikeServer';
-import { RedisServer } from '../__testUtils__/RedisServer';
 import {
   KeycloakSessionEndedError,
   KeycloakUnavailableError,

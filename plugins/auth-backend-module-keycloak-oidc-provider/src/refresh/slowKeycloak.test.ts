@@ -1,9 +1,8 @@
-import { CapturingLogger } from '../__testUtils__/CapturingLogger';
+import { CapturingLogger, RedisServer } from '@redis-session/test-support';
 import {
   KeycloakLikeServer,
   type RecordedCall,
 } from '../__testUtils__/KeycloakLikeServer';
-import { RedisServer } from '../__testUtils__/RedisServer';
 import { KeycloakUnavailableError } from '../errors';
 import { newSessionRecord } from '../oidc/sessionRecordFromTokens';
 import { createRedisClient } from '../session/redis/createRedisClient';

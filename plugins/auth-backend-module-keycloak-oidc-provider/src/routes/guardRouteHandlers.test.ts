@@ -8,7 +8,7 @@ import {
 import express, { type RequestHandler } from 'express';
 import Router from 'express-promise-router';
 import request from 'supertest';
-import { CapturingLogger } from '../__testUtils__/CapturingLogger';
+import { CapturingLogger } from '@redis-session/test-support';
 import {
   KeycloakSessionEndedError,
   KeycloakUnavailableError,

@@ -6,9 +6,11 @@ import type {
 } from '@backstage/plugin-auth-node';
 import type { Redis } from 'ioredis';
 import { generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import { CapturingLogger } from '../__testUtils__/CapturingLogger';
-import { redisCommandsDuring } from '../__testUtils__/redisCommandCalls';
-import { RedisServer } from '../__testUtils__/RedisServer';
+import {
+  CapturingLogger,
+  redisCommandsDuring,
+  RedisServer,
+} from '@redis-session/test-support';
 import type { KeycloakAuthResult, SessionAuthResult } from '../authResult';
 import { SessionMetrics, type LoginOutcome } from '../metrics/SessionMetrics';
 import { createRedisClient } from '../session/redis/createRedisClient';

@@ -1,5 +1,5 @@
 import { Redis, ReplyError } from 'ioredis';
-import { RedisServer } from '../../__testUtils__/RedisServer';
+import { RedisServer } from '@redis-session/test-support';
 import { SessionStoreUnavailableError } from '../../errors';
 import { describeSessionQueriesContract } from '../sessionQueriesContract';
 import { sessionKeyId, userTag } from '../sessionHandle';

@@ -1,48 +1,4 @@
-/*
- * The measuring loop of the store-level benchmarks. The end-to-end ones
- * (packages/e2e-test/bench) have the same loop, which also merges rounds of
- * one scenario; the two report the same fields, so their rows share a table.
- */
-
-/** Latency summary of a sample, in milliseconds. */
-export interface LatencySummary {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
-
-export function summarize(samplesMs: number[]): LatencySummary {
-  const sorted = [...samplesMs].sort((a, b) => a - b);
-  const at = (p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-  return {
-    count: sorted.length,
-    p50: at(50),
-    p95: at(95),
-    p99: at(99),
-    max: sorted[sorted.length - 1],
-  };
-}
-
-/** Times `fn` `count` times in a row, after `warmup` untimed runs. */
-export async function timeRepeated(
-  count: number,
-  warmup: number,
-  fn: (i: number) => Promise<void>,
-): Promise<LatencySummary> {
-  for (let i = 0; i < warmup; i++) {
-    await fn(i);
-  }
-  const samples: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const start = process.hrtime.bigint();
-    await fn(i);
-    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  return summarize(samples);
-}
+import { summarize, type LatencySummary } from './stats';
 
 /** One scenario's measurement: throughput, latency and the client's CPU. */
 export interface LoadResult extends LatencySummary {
@@ -50,6 +6,34 @@ export interface LoadResult extends LatencySummary {
   /** CPU time of this (client) process per wall second, in % of one core */
   clientCpuPercent: number;
   errors: number;
+  /** the raw measurement, to merge rounds of one scenario */
+  raw: { samples: number[]; wallMs: number; cpuMs: number };
+}
+
+function resultOf(raw: LoadResult['raw'], errors: number): LoadResult {
+  return {
+    ...summarize(raw.samples),
+    opsPerSecond: (raw.samples.length / raw.wallMs) * 1000,
+    clientCpuPercent: (raw.cpuMs / raw.wallMs) * 100,
+    errors,
+    raw,
+  };
+}
+
+/**
+ * One result from rounds of the same scenario. Interleaving the rounds of
+ * the scenarios being compared spreads this noisy machine's background
+ * work (GC, catalog refreshes, the other processes) over all of them.
+ */
+export function mergeLoads(parts: LoadResult[]): LoadResult {
+  return resultOf(
+    {
+      samples: parts.flatMap(p => p.raw.samples),
+      wallMs: parts.reduce((sum, p) => sum + p.raw.wallMs, 0),
+      cpuMs: parts.reduce((sum, p) => sum + p.raw.cpuMs, 0),
+    },
+    parts.reduce((sum, p) => sum + p.errors, 0),
+  );
 }
 
 /**
@@ -108,10 +92,8 @@ export async function runLoad(options: {
       `no operation succeeded (${errors} errors): ${String(firstError)}`,
     );
   }
-  return {
-    ...summarize(samples),
-    opsPerSecond: (samples.length / wallMs) * 1000,
-    clientCpuPercent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
+  return resultOf(
+    { samples, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 },
     errors,
-  };
+  );
 }
