@@ -69,6 +69,19 @@ if (env.NODE_ENV === 'production' && !values['allow-production']) {
   process.exit(2);
 }
 
+// The default client secret is in this repository: fine on loopback, where
+// only this machine can use it, not on an address others can reach.
+const loopback = /^(127\.|::1$|localhost$)/;
+if (
+  !loopback.test(values.host) &&
+  values['client-secret'] === 'backstage-dev-secret'
+) {
+  console.error(
+    `keycloak-dev-idp: refusing to listen on ${values.host} with the public default client secret; pass --client-secret (DEV_IDP_CLIENT_SECRET) or listen on 127.0.0.1`,
+  );
+  process.exit(2);
+}
+
 const list = (
   /** @type {string[] | undefined} */ flag,
   /** @type {string | undefined} */ fromEnv,

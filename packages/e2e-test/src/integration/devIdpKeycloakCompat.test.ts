@@ -263,6 +263,18 @@ describe('keycloak-dev-idp redirect URI matching', () => {
     expect(res.headers.get('location')).toBeNull();
   });
 
+  it('refuses to listen beyond this machine with the public default client secret', () => {
+    const run = spawnSync(
+      process.execPath,
+      [DEV_IDP_MAIN, '--port', '0', '--host', '0.0.0.0'],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(
+      'keycloak-dev-idp: refusing to listen on 0.0.0.0 with the public default client secret',
+    );
+  });
+
   it('refuses to start under NODE_ENV=production unless forced', () => {
     const run = spawnSync(process.execPath, [DEV_IDP_MAIN, '--port', '0'], {
       env: { ...process.env, NODE_ENV: 'production' },

@@ -111,7 +111,12 @@ describe('the dev IdP listening on every interface', () => {
   let idp: DevIdp;
 
   beforeAll(async () => {
-    idp = await DevIdp.start(['--host', '0.0.0.0']);
+    idp = await DevIdp.start([
+      '--host',
+      '0.0.0.0',
+      '--client-secret',
+      'not-the-public-default',
+    ]);
   });
 
   afterAll(() => idp?.stop());
