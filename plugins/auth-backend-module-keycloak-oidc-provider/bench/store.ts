@@ -27,7 +27,7 @@ import {
 } from '../src/session/redis/createRedisClient';
 import { redisSessionStorage } from '../src/session/redis/redisSessionStorage';
 import { userTagOfHandle } from '../src/session/sessionHandle';
-import { sampleRecord } from '../src/session/sessionStoreContract';
+import { sampleRecord } from '../src/__testUtils__/sessionStoreContract';
 import type { SessionRecord } from '../src/session/types';
 import { timeRepeated } from '@redis-session/test-support';
 import { benchStoreVsRaw, openBenchStore, populate } from './storeVsRaw';

@@ -2,6 +2,7 @@ import type { OAuthAuthenticatorResult } from '@backstage/plugin-auth-node';
 import type { JWTPayload } from 'jose';
 import type { KeycloakProviderOptions } from './config/readProviderOptions';
 import type { KeycloakOidcClient } from './oidc/KeycloakOidcClient';
+import type { SessionRecord } from './session/types';
 
 /**
  * The verified ID token claims of the session's user. Resolvers match on
@@ -61,4 +62,41 @@ export function isSessionAuthResult(
 export interface KeycloakEnvironment {
   options: KeycloakProviderOptions;
   client: KeycloakOidcClient;
+}
+
+/** Backstage's profile of the user, from the claims. */
+export function profileOf(claims: KeycloakIdTokenClaims) {
+  return {
+    email: claims.email,
+    displayName: claims.name ?? claims.preferred_username,
+    picture: claims.picture,
+  };
+}
+
+/**
+ * The authenticator's result for a session: Keycloak's access and ID tokens
+ * for the frontend, the handle where Backstage expects a refresh token.
+ */
+export function authResultOf(
+  claims: KeycloakIdTokenClaims,
+  handle: string,
+  sessionSignIn: SessionAuthResult['sessionSignIn'],
+  record: SessionRecord,
+  now: number,
+): SessionAuthResult {
+  return {
+    fullProfile: { claims },
+    session: {
+      accessToken: record.accessToken,
+      tokenType: record.tokenType,
+      scope: record.scope,
+      idToken: record.idToken,
+      expiresInSeconds:
+        record.accessTokenExpiresAt !== undefined
+          ? Math.max(0, Math.floor((record.accessTokenExpiresAt - now) / 1000))
+          : undefined,
+      refreshToken: handle,
+    },
+    sessionSignIn,
+  };
 }

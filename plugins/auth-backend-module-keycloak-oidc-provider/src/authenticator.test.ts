@@ -15,7 +15,7 @@ import { createKeycloakAuthenticator } from './authenticator';
 import type { KeycloakEnvironment, SessionAuthResult } from './authResult';
 import { SessionEndedError } from './errors';
 import { memorySessionStorage } from './session/memory/memorySessionStorage';
-import { newHandle } from './session/sessionStoreContract';
+import { newHandle } from './__testUtils__/sessionStoreContract';
 
 const APP_URL = 'http://localhost:3000';
 const SCOPE = 'openid profile email';

@@ -1,9 +1,5 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
-import {
-  InputError,
-  NotAllowedError,
-  ServiceUnavailableError,
-} from '@backstage/errors';
+import { InputError, NotAllowedError } from '@backstage/errors';
 import {
   createOAuthAuthenticator,
   type CookieConfigurer,
@@ -11,13 +7,14 @@ import {
 } from '@backstage/plugin-auth-node';
 import type { Request } from 'express';
 import type { JWTPayload } from 'jose';
-import type {
-  KeycloakEnvironment,
-  KeycloakIdTokenClaims,
-  KeycloakOidcProfile,
-  SessionAuthResult,
+import {
+  authResultOf,
+  profileOf,
+  type KeycloakEnvironment,
+  type KeycloakIdTokenClaims,
+  type KeycloakOidcProfile,
+  type SessionAuthResult,
 } from './authResult';
-import { randomNonce, randomPKCECodeVerifier } from 'openid-client';
 import {
   enforceInProduction,
   providerProblems,
@@ -25,37 +22,26 @@ import {
 import { readProviderOptions } from './config/readProviderOptions';
 import type { SessionStoreOptions } from './config/readSessionStoreOptions';
 import { SessionEndedError } from './errors';
-import { SessionMetrics } from './metrics/SessionMetrics';
 import { logText } from './logging/logText';
+import { SessionMetrics } from './metrics/SessionMetrics';
+import { KeycloakOidcClient } from './oidc/KeycloakOidcClient';
+import { bindingOf, isBoundTo } from './oidc/sessionBinding';
+import { profileClaimsOf, sessionClaims } from './oidc/sessionClaims';
+import { newSessionRecord } from './oidc/sessionRecordFromTokens';
 import {
   recordRefreshFailure,
   recordRefreshSuccess,
 } from './refresh/recordRefreshOutcome';
 import { SessionRefresher } from './refresh/SessionRefresher';
-import { profileClaimsOf, sessionClaims } from './oidc/sessionClaims';
-import { KeycloakOidcClient } from './oidc/KeycloakOidcClient';
-import { bindingOf, isBoundTo } from './oidc/sessionBinding';
-import { newSessionRecord } from './oidc/sessionRecordFromTokens';
-import {
-  clearRefreshCookie,
-  loginCookieName,
-  setLoginCookie,
-} from './routes/providerCookies';
-import {
-  browserBindingOf,
-  isSameBrowser,
-  newLoginSecret,
-} from './signIn/browserBinding';
+import { clearRefreshCookie, loginCookieName } from './routes/providerCookies';
 import {
   assertWellFormedHandle,
   isWellFormedHandle,
 } from './session/sessionHandle';
 import { sessionTtlMs } from './session/sessionTtl';
-import type {
-  LoginTransaction,
-  SessionRecord,
-  SessionStore,
-} from './session/types';
+import type { SessionRecord, SessionStore } from './session/types';
+import { isSameBrowser } from './signIn/browserBinding';
+import { startLogin } from './signIn/startLogin';
 
 export interface KeycloakAuthenticatorDeps {
   store: SessionStore;
@@ -83,14 +69,6 @@ export interface KeycloakAuthenticatorDeps {
   now?: () => number;
 }
 
-function profileFrom(claims: KeycloakIdTokenClaims) {
-  return {
-    email: claims.email,
-    displayName: claims.name ?? claims.preferred_username,
-    picture: claims.picture,
-  };
-}
-
 /**
  * The keycloak-oidc authenticator. Tokens stay in the session store; what it
  * returns as `session.refreshToken` (and so what Backstage puts in the
@@ -103,31 +81,12 @@ export function createKeycloakAuthenticator(
   const now = deps.now ?? Date.now;
   const metrics = deps.metrics ?? SessionMetrics.noop();
 
-  function result(
+  const result = (
     claims: KeycloakIdTokenClaims,
     handle: string,
     sessionSignIn: SessionAuthResult['sessionSignIn'],
     record: SessionRecord,
-  ): SessionAuthResult {
-    return {
-      fullProfile: { claims },
-      session: {
-        accessToken: record.accessToken,
-        tokenType: record.tokenType,
-        scope: record.scope,
-        idToken: record.idToken,
-        expiresInSeconds:
-          record.accessTokenExpiresAt !== undefined
-            ? Math.max(
-                0,
-                Math.floor((record.accessTokenExpiresAt - now()) / 1000),
-              )
-            : undefined,
-        refreshToken: handle,
-      },
-      sessionSignIn,
-    };
-  }
+  ) => authResultOf(claims, handle, sessionSignIn, record, now());
 
   const refresher = new SessionRefresher({
     store,
@@ -206,7 +165,7 @@ export function createKeycloakAuthenticator(
 
   return createOAuthAuthenticator<KeycloakEnvironment, KeycloakOidcProfile>({
     defaultProfileTransform: async input => ({
-      profile: profileFrom(input.fullProfile.claims),
+      profile: profileOf(input.fullProfile.claims),
     }),
     scopes: { required: ['openid', 'profile', 'email'] },
 
@@ -221,41 +180,13 @@ export function createKeycloakAuthenticator(
       return environment;
     },
 
-    async start(input, { client, options }) {
-      const secret = newLoginSecret();
-      const transaction: LoginTransaction = {
-        codeVerifier: randomPKCECodeVerifier(),
-        nonce: randomNonce(),
-        browserBinding: browserBindingOf(secret),
-        createdAt: now(),
-      };
-      const url = await client.authorizationUrl({
-        state: input.state,
-        scope: input.scope,
-        transaction,
-      });
-      const ttlMs = sessionOptions.loginTtlSeconds * 1000;
-      const { maxPendingLogins } = sessionOptions;
-      if (
-        !(await store.putLoginTransaction(
-          input.state,
-          transaction,
-          ttlMs,
-          maxPendingLogins,
-        ))
-      ) {
-        throw new ServiceUnavailableError(
-          `Too many sign-ins in progress (${maxPendingLogins} started in the last ${sessionOptions.loginTtlSeconds} s, auth.session.maxPendingLogins); try again in a few minutes`,
-        );
-      }
-      if (input.req.res) {
-        setLoginCookie(input.req, input.req.res, secret, ttlMs, {
-          ...deps.provider,
-          callbackUrl: options.callbackUrl,
-        });
-      }
-      return { url };
-    },
+    start: (input, environment) =>
+      startLogin(input, environment, {
+        store,
+        session: sessionOptions,
+        provider: deps.provider,
+        now,
+      }),
 
     async authenticate(input, context) {
       try {

@@ -13,7 +13,7 @@ import {
 import { memorySessionStorage } from '../session/memory/memorySessionStorage';
 import { createRedisClient } from '../session/redis/createRedisClient';
 import { redisSessionStorage } from '../session/redis/redisSessionStorage';
-import { newHandle } from '../session/sessionStoreContract';
+import { newHandle } from '../__testUtils__/sessionStoreContract';
 import type { SessionStorage, SessionStore } from '../session/types';
 import { SessionRefresher } from './SessionRefresher';
 

@@ -15,7 +15,7 @@ import type { KeycloakAuthResult, SessionAuthResult } from '../authResult';
 import { SessionMetrics, type LoginOutcome } from '../metrics/SessionMetrics';
 import { createRedisClient } from '../session/redis/createRedisClient';
 import { redisSessionStorage } from '../session/redis/redisSessionStorage';
-import { sampleRecord } from '../session/sessionStoreContract';
+import { sampleRecord } from '../__testUtils__/sessionStoreContract';
 import type { SessionStorage, SessionStore } from '../session/types';
 import { completeSessionSignIn } from './completeSessionSignIn';
 

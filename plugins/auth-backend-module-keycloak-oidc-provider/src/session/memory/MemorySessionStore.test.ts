@@ -1,5 +1,5 @@
-import { describeSessionQueriesContract } from '../sessionQueriesContract';
-import { describeSessionStoreContract } from '../sessionStoreContract';
+import { describeSessionQueriesContract } from '../../__testUtils__/sessionQueriesContract';
+import { describeSessionStoreContract } from '../../__testUtils__/sessionStoreContract';
 import { memorySessionStorage } from './memorySessionStorage';
 
 describeSessionStoreContract('MemorySessionStore', async () =>

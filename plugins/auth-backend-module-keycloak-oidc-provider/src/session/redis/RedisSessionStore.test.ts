@@ -1,13 +1,13 @@
 import { Redis, ReplyError } from 'ioredis';
 import { RedisServer } from '@redis-session/test-support';
 import { SessionStoreUnavailableError } from '../../errors';
-import { describeSessionQueriesContract } from '../sessionQueriesContract';
+import { describeSessionQueriesContract } from '../../__testUtils__/sessionQueriesContract';
 import { sessionKeyId, userTag } from '../sessionHandle';
 import {
   describeSessionStoreContract,
   newHandle,
   sampleRecord,
-} from '../sessionStoreContract';
+} from '../../__testUtils__/sessionStoreContract';
 import { createRedisClient } from './createRedisClient';
 import { redisSessionStorage } from './redisSessionStorage';
 import { openForHandle } from '../handleSealing';

@@ -5,7 +5,7 @@ import type {
   SessionRecord,
   SessionStorage,
   SessionStore,
-} from './types';
+} from '../session/types';
 
 /**
  * The behaviour every storage must have for sessions by owner and by admin
