@@ -1,6 +1,13 @@
 /* eslint-disable jest/no-export */
-import { createSessionHandle, isWellFormedHandle } from '../session/sessionHandle';
-import type { SessionRecord, SessionStorage, SessionStore } from '../session/types';
+import {
+  createSessionHandle,
+  isWellFormedHandle,
+} from '../session/sessionHandle';
+import type {
+  SessionRecord,
+  SessionStorage,
+  SessionStore,
+} from '../session/types';
 
 const SAMPLE_SUB = 'f1a2b3c4-0000-4000-8000-000000000001';
 

@@ -51,7 +51,7 @@ export function readEncryptionOptions(
   if (!Array.isArray(raw) || raw.length === 0) {
     throw new InvalidConfigError(
       PATH,
-      'must list at least one key ({ id, secret }); remove auth.session.encryption to store sessions unencrypted',
+      'must list at least one key ({ id, secret }), or be removed (token sets are sealed per session without it)',
     );
   }
   raw.forEach((item, i) => {

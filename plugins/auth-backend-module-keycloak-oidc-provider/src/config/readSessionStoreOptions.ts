@@ -28,7 +28,7 @@ export type SessionStoreOptions = {
    * confirming the session (0: always call Keycloak).
    */
   keycloakCheckIntervalSeconds: number;
-  /** Oldest sessions of a user beyond this are evicted at login (0: no limit). */
+  /** Oldest sessions of a user beyond this are evicted at login (1 to 1000). */
   maxSessionsPerUser: number;
   /**
    * Who may use the session admin API: user entity refs, group refs the
@@ -47,7 +47,7 @@ export type SessionStoreOptions = {
        * acknowledged it (WAIT), so a failover does not lose it.
        */
       durability: 'none' | 'replicated';
-      /** Seals token sets at rest; unset keeps them as plain JSON. */
+      /** Server-wide keys: they only open token sets sealed before 0.3 */
       encryption?: EncryptionOptions;
     }
 );

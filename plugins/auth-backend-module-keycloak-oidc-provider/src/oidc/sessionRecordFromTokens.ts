@@ -53,6 +53,7 @@ export function refreshedSessionRecord(
   previous: SessionRecord,
   tokens: TokenResponse,
   now: number,
+  binding?: SessionBinding,
 ): SessionRecord {
   const claims = tokens.claims();
   if (claims && claims.sub !== previous.sub) {
@@ -71,5 +72,7 @@ export function refreshedSessionRecord(
       ? expiresAt(tokens.refresh_expires_in, now)
       : previous.refreshTokenExpiresAt,
     refreshedAt: now,
+    // records from before sessions were bound get bound on their next refresh
+    ...binding,
   };
 }

@@ -12,6 +12,7 @@ import {
 import { refreshedSessionRecord } from '../oidc/sessionRecordFromTokens';
 import { logText } from '../logging/logText';
 import { isBoundTo, type SessionBinding } from '../oidc/sessionBinding';
+import { answerWithin } from './answerWithin';
 import { freshnessAt } from './freshness';
 import { sessionTtlMs } from '../session/sessionTtl';
 import type { SessionStore, StoredSession } from '../session/types';
@@ -181,35 +182,23 @@ export class SessionRefresher {
     handle: string,
     lockToken: string,
     session: StoredSession,
-    { lockLeaseMs, answerWithinMs }: RefreshTimings,
+    timings: RefreshTimings,
   ): Promise<RefreshOutcome> {
-    let answeredLate = false;
-    const grant = this.#grant(client, handle, lockToken, session, lockLeaseMs);
-    grant.catch(error => {
-      if (answeredLate) {
+    const { answerWithinMs } = timings;
+    return answerWithin(
+      this.#grant(client, handle, lockToken, session, timings),
+      answerWithinMs,
+      () =>
+        new KeycloakUnavailableError(
+          `Keycloak did not answer the refresh within ${answerWithinMs} ms; its answer will be kept when it arrives`,
+        ),
+      error =>
         this.deps.logger.info(
           `A Keycloak refresh that outlived its request failed: ${logText(
             (error as Error).message,
           )}`,
-        );
-      }
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        answeredLate = true;
-        reject(
-          new KeycloakUnavailableError(
-            `Keycloak did not answer the refresh within ${answerWithinMs} ms; its answer will be kept when it arrives`,
-          ),
-        );
-      }, answerWithinMs);
-    });
-    try {
-      return await Promise.race([grant, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+        ),
+    );
   }
 
   /** Refreshes at Keycloak under the lock, keeping the lease until done. */
@@ -218,13 +207,16 @@ export class SessionRefresher {
     handle: string,
     lockToken: string,
     session: StoredSession,
-    lockLeaseMs: number,
+    { lockLeaseMs, binding }: RefreshTimings,
   ): Promise<RefreshOutcome> {
     const { store, now } = this.deps;
     let released = false;
     const renewal = setInterval(
       () =>
-        store.renewRefreshLock(handle, lockToken, lockLeaseMs).catch(() => {}),
+        store
+          .renewRefreshLock(handle, lockToken, lockLeaseMs)
+          .then(renewed => renewed || this.#lockLost())
+          .catch(() => {}),
       Math.max(Math.floor(lockLeaseMs / 3), 20),
     );
     try {
@@ -239,7 +231,7 @@ export class SessionRefresher {
         return await this.#sessionEnded(handle, session, error);
       }
 
-      const next = refreshedSessionRecord(record, tokens, now());
+      const next = refreshedSessionRecord(record, tokens, now(), binding);
       const saved = await store.updateSession(
         handle,
         next,
@@ -263,6 +255,12 @@ export class SessionRefresher {
         await store.releaseRefreshLock(handle, lockToken).catch(() => {});
       }
     }
+  }
+
+  #lockLost() {
+    this.deps.logger.warn(
+      'A Keycloak refresh outlived its refresh lock (a Redis failover or outage); another request may refresh this session with the same token',
+    );
   }
 
   /**

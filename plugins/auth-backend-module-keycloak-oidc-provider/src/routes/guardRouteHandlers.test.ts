@@ -171,7 +171,7 @@ describe('the sign-in callback', () => {
       stateWith(),
       undefined,
       403,
-      'The sign-in callback arrived without the keycloak-oidc-nonce cookie; finish the sign-in in the browser that started it, within 10 minutes',
+      'The sign-in callback arrived without the keycloak-oidc-nonce cookie; finish the sign-in in the browser that started it, within 5 minutes',
     ],
     [
       "another browser's nonce cookie",

@@ -80,7 +80,7 @@ export function guardRouteHandlers(
       const cookieNonce = req.cookies?.[nonceCookie];
       if (!cookieNonce) {
         throw new NotAllowedError(
-          `The sign-in callback arrived without the ${nonceCookie} cookie; finish the sign-in in the browser that started it, within 10 minutes`,
+          `The sign-in callback arrived without the ${nonceCookie} cookie; finish the sign-in in the browser that started it, within 5 minutes`,
         );
       }
       if (cookieNonce !== decoded.nonce) {

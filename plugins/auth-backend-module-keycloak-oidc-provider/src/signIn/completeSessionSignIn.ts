@@ -2,6 +2,7 @@ import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { SignInResolver } from '@backstage/plugin-auth-node';
 import { decodeJwt } from 'jose';
 import { isSessionAuthResult, type KeycloakAuthResult } from '../authResult';
+import { logText } from '../logging/logText';
 import type { SessionMetrics } from '../metrics/SessionMetrics';
 import type { SessionStore } from '../session/types';
 
@@ -43,7 +44,9 @@ export function completeSessionSignIn(
       await store
         .setEntityRef(handle, resolved)
         .catch(error =>
-          logger.warn(`Could not record the session user: ${error.message}`),
+          logger.warn(
+            `Could not record the session user: ${logText(error.message)}`,
+          ),
         );
     }
     return signIn;

@@ -38,6 +38,21 @@ const UNAVAILABLE_REPLIES =
   /^(NOPERM|NOAUTH|WRONGPASS|OOM|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|BUSY)\b/;
 
 /**
+ * A reply, or an error a script met (Redis 7: `ERR …` as is; Redis 6.2:
+ * `ERR Error running script (…): @user_script:N: -OOM …`), that says Redis
+ * cannot serve us now or as configured.
+ */
+export function isUnavailableReply(message: string): boolean {
+  const inScript = /@user_script: ?\d+: ?-?([A-Z]+\b.*)$/s.exec(message);
+  const reply = inScript ? inScript[1] : message;
+  return (
+    UNAVAILABLE_REPLIES.test(reply) ||
+    // an ACL that lacks a command one of our scripts runs
+    message.includes("The user executing the script can't run this command")
+  );
+}
+
+/**
  * Whether an error from ioredis means "Redis is unavailable" (answered as a
  * 503 naming the store) rather than a bug here (a script error, a wrong
  * type, a TypeError), which must surface as itself.
@@ -50,13 +65,7 @@ export function isRedisUnavailable(error: unknown): boolean {
     return false;
   }
   if (error instanceof ReplyError) {
-    return (
-      UNAVAILABLE_REPLIES.test(error.message) ||
-      // an ACL that lacks a command one of our scripts runs
-      error.message.startsWith(
-        "ERR The user executing the script can't run this command",
-      )
-    );
+    return isUnavailableReply(error.message);
   }
   // MaxRetriesPerRequestError, ClusterAllFailedError and other client-side
   // aborts derive from redis-errors' RedisError

@@ -43,23 +43,23 @@ return evicted
 `;
 
 /**
- * Writes fields of an existing session (or any, with ARGV[2] = '0') and
- * slides its TTL and its index's, so a refresh that finishes after a logout
- * cannot resurrect the session. Releases the refresh lock if ARGV[3] still
- * owns it. KEYS: session, lock, user index. ARGV: ttl ms or '' to keep,
- * must exist '1'/'0', lock token or '', then field/value pairs.
+ * Writes fields of an existing session only, and slides its TTL and its
+ * index's, so a refresh that finishes after a logout cannot resurrect the
+ * session. Releases the refresh lock if ARGV[2] still owns it. KEYS:
+ * session, lock, user index. ARGV: ttl ms or '' to keep, lock token or '',
+ * then field/value pairs.
  */
 export const WRITE_SESSION = `
 local written = 0
-if ARGV[2] ~= '1' or redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 3))
   if ARGV[1] ~= '' then
     redis.call('PEXPIRE', KEYS[1], ARGV[1])
     if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[3], ARGV[1]) end
   end
   written = 1
 end
-if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then
   redis.call('DEL', KEYS[2])
 end
 return written
