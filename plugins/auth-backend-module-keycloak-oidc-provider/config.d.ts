@@ -62,11 +62,11 @@ export interface Config {
       };
       /**
        * Token sets are always sealed per session, under a key derived from
-       * the session's cookie; these server-wide keys (before 0.3) only open
-       * token sets sealed under them before the upgrade, each re-sealed per
-       * session on its next refresh. Remove them once those sessions have
-       * expired (`redis.ttl`); a session sealed under a removed key answers
-       * 401 and the user signs in again.
+       * the session's cookie. These server keys are mixed into every
+       * record's key too, so write access to Redis is not enough to plant a
+       * session. The first key seals, every key opens: to rotate, prepend a
+       * new key and remove the old one once sessions sealed under it have
+       * expired (`redis.ttl`); those answer 401 and the user signs in again.
        */
       encryption?: {
         keys: Array<{

@@ -98,23 +98,30 @@ describe('token sets at rest', () => {
     }
     // no JWT anywhere, whatever tokens the IdP issues
     expect(everything).not.toMatch(/eyJ[\w-]{10,}\.eyJ/);
+    expect(backend.logger.dump()).toMatch(
+      /set auth\.session\.encryption\.keys to also bind them to this server/,
+    );
   });
 
-  it('with encryption.keys configured, sessions are still sealed per session; the keys only open older records', async () => {
-    backend = await deploy({
-      encryption: {
-        keys: [{ id: 'k1', secret: randomBytes(32).toString('base64') }],
-      },
-    });
+  it('with encryption.keys, a record also needs the server key: a session planted in Redis is refused', async () => {
+    const serverKey = { id: 'k1', secret: randomBytes(32).toString('base64') };
+    backend = await deploy({ encryption: { keys: [serverKey] } });
     const browser = new Browser();
     const handle = await signIn(browser, backend.authUrl, 'bob');
     const [key] = await redis.keys(sessionKeyPattern());
     const sealed = (await redis.hget(key, 'record'))!;
-    expect(sealed).toMatch(/^v2\./);
-    expect(openSealedRecord(sealed, key, handle).refreshToken).toBeTruthy();
-    expect(backend.logger.dump()).toMatch(
-      /auth\.session\.encryption\.keys now only opens token sets sealed before per-session sealing/,
+    expect(sealed).toMatch(/^v2\.k1\./);
+    const record = openSealedRecord(sealed, key, handle, serverKey);
+    expect(() => openSealedRecord(sealed, key, handle)).toThrow();
+    expect(backend.logger.dump()).not.toMatch(
+      /set auth\.session\.encryption\.keys to also bind them/,
     );
     expect((await refresh(browser, backend.authUrl)).status).toBe(200);
+
+    // someone with write access to Redis (not to the config) replaces the
+    // record with one of their own: refused as a missing session
+    await redis.hset(key, 'record', JSON.stringify(record));
+    const planted = await refresh(browser, backend.authUrl);
+    expect(planted.status).toBe(401);
   });
 });

@@ -2,7 +2,6 @@ import type { LoggerService } from '@backstage/backend-plugin-api';
 import type { SessionStoreOptions } from '../config/readSessionStoreOptions';
 import { SessionMetrics } from '../metrics/SessionMetrics';
 import { memorySessionStorage } from './memory/memorySessionStorage';
-import { RecordCipher } from './RecordCipher';
 import { createRedisClient } from './redis/createRedisClient';
 import { redisSessionStorage } from './redis/redisSessionStorage';
 import type { SessionStorage } from './types';
@@ -46,12 +45,10 @@ export async function openSessionStorage(
     return memorySessionStorage();
   }
 
-  // Records are sealed per session; the keys only open older records.
-  const legacySealer =
-    options.encryption && new RecordCipher(options.encryption);
-  if (legacySealer) {
+  const serverKeys = options.encryption?.keys;
+  if (!serverKeys) {
     logger.info(
-      'keycloak-oidc: auth.session.encryption.keys now only opens token sets sealed before per-session sealing; new ones are sealed under a key only their session cookie gives. Remove the keys once those sessions have expired (at most the session ttl after the upgrade)',
+      'keycloak-oidc token sets are sealed per session under a key only their cookie gives; set auth.session.encryption.keys to also bind them to this server, so that write access to Redis is not enough to plant a session',
     );
   }
   const target = describeTarget(options);
@@ -85,7 +82,7 @@ export async function openSessionStorage(
   return redisSessionStorage({
     client,
     prefix: options.prefix,
-    legacySealer,
+    serverKeys,
     observe: (operation, ms, ok) => metrics.redisCommand(operation, ms, ok),
     lastConnectionError: () => (healthy ? undefined : lastConnectionError),
     replicaWaitMs:

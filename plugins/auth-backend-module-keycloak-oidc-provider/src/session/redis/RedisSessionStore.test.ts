@@ -10,7 +10,7 @@ import {
 } from '../../__testUtils__/sessionStoreContract';
 import { createRedisClient } from './createRedisClient';
 import { redisSessionStorage } from './redisSessionStorage';
-import { openForHandle } from '../handleSealing';
+import { openForHandle, sealForHandle } from '../handleSealing';
 import { RecordCipher } from '../RecordCipher';
 import { randomBytes } from 'node:crypto';
 
@@ -151,35 +151,65 @@ describe('RedisSessionStore sealing', () => {
     expect((await sessions.getSession(handle))?.record).toEqual(record);
   });
 
-  it('still reads records written before per-session sealing, and seals them on the next write', async () => {
-    const cipher = new RecordCipher({
-      keys: [{ id: 'old', key: randomBytes(32) }],
-    });
-    const { client, prefix } = await rawClient('legacy:');
-    const storage = redisSessionStorage({
-      client,
-      prefix,
-      legacySealer: cipher,
-    });
-    stores.push(storage);
-    const { sessions, layout } = storage;
+  it('still reads plain records written before 0.3 when no server keys are configured', async () => {
+    const { sessions, layout } = await newStore('legacy-plain:');
     const record = sampleRecord();
-    const plain = await sessions.createSession(record, 60_000);
-    const sealedOld = await sessions.createSession(record, 60_000);
-    const plainKey = layout.ofHandle(plain.handle).session;
-    const oldKey = layout.ofHandle(sealedOld.handle).session;
-    await inspector.hset(plainKey, 'record', JSON.stringify(record));
+    const { handle } = await sessions.createSession(record, 60_000);
+    const key = layout.ofHandle(handle).session;
+    await inspector.hset(key, 'record', JSON.stringify(record));
+    expect((await sessions.getSession(handle))?.record).toEqual(record);
+    await sessions.updateSession(handle, record, 60_000);
+    expect(await inspector.hget(key, 'record')).toMatch(/^v2\.[\w-]{16}\./);
+  });
+
+  it('with server keys, binds every record to them: a session planted in Redis does not open', async () => {
+    const old = { id: 'k1', key: randomBytes(32) };
+    const next = { id: 'k2', key: randomBytes(32) };
+    const open = async (serverKeys: (typeof old)[]) => {
+      const { client, prefix } = await rawClient('bound:');
+      const storage = redisSessionStorage({ client, prefix, serverKeys });
+      stores.push(storage);
+      return storage;
+    };
+    const { sessions, layout } = await open([old]);
+    const record = sampleRecord();
+    const { handle } = await sessions.createSession(record, 60_000);
+    const key = layout.ofHandle(handle).session;
+    expect(await inspector.hget(key, 'record')).toMatch(/^v2\.k1\./);
+    expect((await sessions.getSession(handle))?.record).toEqual(record);
+
+    // whoever can write to Redis, but holds no server key, plants a record
+    // for a handle of their choosing: plain, or sealed by the handle alone
+    const planted = await sessions.createSession(record, 60_000);
+    const plantedKey = layout.ofHandle(planted.handle).session;
+    for (const forged of [
+      JSON.stringify(record),
+      sealForHandle(planted.handle, JSON.stringify(record), plantedKey),
+    ]) {
+      await inspector.hset(plantedKey, 'record', forged);
+      expect(await sessions.getSession(planted.handle)).toBeUndefined();
+    }
+
+    // records sealed under v1 (server keys before 0.3) still open
     await inspector.hset(
-      oldKey,
+      plantedKey,
       'record',
-      cipher.seal(JSON.stringify(record), oldKey),
+      new RecordCipher({ keys: [old] }).seal(
+        JSON.stringify(record),
+        plantedKey,
+      ),
     );
-    expect((await sessions.getSession(plain.handle))?.record).toEqual(record);
-    expect((await sessions.getSession(sealedOld.handle))?.record).toEqual(
-      record,
-    );
-    await sessions.updateSession(plain.handle, record, 60_000);
-    expect(await inspector.hget(plainKey, 'record')).toMatch(/^v2\./);
+    expect((await sessions.getSession(planted.handle))?.record).toEqual(record);
+
+    // rotation: the new key seals, the old one still opens
+    const rotated = await open([next, old]);
+    expect((await rotated.sessions.getSession(handle))?.record).toEqual(record);
+    await rotated.sessions.updateSession(handle, record, 60_000);
+    expect(await inspector.hget(key, 'record')).toMatch(/^v2\.k2\./);
+    // the old key removed: records only it sealed do not open (a 401)
+    const onlyNext = (await open([next])).sessions;
+    expect(await onlyNext.getSession(planted.handle)).toBeUndefined();
+    expect((await onlyNext.getSession(handle))?.record).toEqual(record);
   });
 });
 

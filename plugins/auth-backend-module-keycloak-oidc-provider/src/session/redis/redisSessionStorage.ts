@@ -1,4 +1,4 @@
-import type { RecordSealer } from '../RecordSealer';
+import type { RecordCipherKey } from '../RecordCipher';
 import type { SessionStorage } from '../types';
 import { RedisExecutor, type RedisExecutorOptions } from './RedisExecutor';
 import { RedisKeyLayout } from './redisKeyLayout';
@@ -11,8 +11,8 @@ import { SessionRecordCodec } from './sessionRecordCodec';
 export function redisSessionStorage(
   options: RedisExecutorOptions & {
     prefix: string;
-    /** opens records sealed under `encryption.keys` before per-session sealing */
-    legacySealer?: RecordSealer;
+    /** `encryption.keys`: mixed into every record's key, and open older records */
+    serverKeys?: RecordCipherKey[];
     now?: () => number;
   },
 ): SessionStorage & { sessions: RedisSessionStore; layout: RedisKeyLayout } {
@@ -22,7 +22,7 @@ export function redisSessionStorage(
   const sessions = new RedisSessionStore({
     redis,
     layout,
-    codec: new SessionRecordCodec(options.legacySealer),
+    codec: new SessionRecordCodec({ serverKeys: options.serverKeys }),
     now,
   });
   return {

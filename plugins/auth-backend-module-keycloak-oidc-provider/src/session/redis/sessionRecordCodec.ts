@@ -2,8 +2,9 @@ import {
   isSealedForHandle,
   openForHandle,
   sealForHandle,
+  type HandleSealing,
 } from '../handleSealing';
-import type { RecordSealer } from '../RecordSealer';
+import { RecordCipher } from '../RecordCipher';
 import { sidKeyId } from '../sessionHandle';
 import type { SessionRecord, StoredSession } from '../types';
 
@@ -30,17 +31,24 @@ type Fields = (string | number)[];
 
 /**
  * Turns a session record into hash fields and back. The token set is one
- * JSON value sealed under a key derived from the session's handle (see
+ * JSON value sealed under a key derived from the session's handle (and the
+ * first server key, when `encryption.keys` are configured; see
  * handleSealing.ts), with the Redis key as associated data, so a value
  * copied to another key does not open; the fields the scripts and admin
  * queries need are stored beside it in plain, token-free form.
  *
- * Records written before per-session sealing are still read: sealed under
- * the configured `encryption.keys` (`legacySealer`) or plain JSON. The next
- * refresh writes them sealed per session.
+ * Records written before 0.3 are still read: sealed under the server keys
+ * (`v1.`) or, when no keys are configured, plain JSON. The next refresh
+ * seals them the current way.
  */
 export class SessionRecordCodec {
-  constructor(private readonly legacySealer?: RecordSealer) {}
+  readonly #legacy?: RecordCipher;
+
+  constructor(private readonly sealing: HandleSealing = {}) {
+    this.#legacy = sealing.serverKeys?.length
+      ? new RecordCipher({ keys: sealing.serverKeys })
+      : undefined;
+  }
 
   /** Fields written on every change of the token set. */
   tokenFields(
@@ -50,7 +58,7 @@ export class SessionRecordCodec {
   ): Fields {
     return [
       SESSION_FIELDS.record,
-      sealForHandle(handle, JSON.stringify(record), sessionKey),
+      sealForHandle(handle, JSON.stringify(record), sessionKey, this.sealing),
       SESSION_FIELDS.accessTokenExpiresAt,
       record.accessTokenExpiresAt ?? 0,
       SESSION_FIELDS.refreshedAt,
@@ -108,14 +116,16 @@ export class SessionRecordCodec {
       return undefined;
     }
     if (isSealedForHandle(raw)) {
-      const opened = openForHandle(handle, raw, sessionKey);
+      const opened = openForHandle(handle, raw, sessionKey, this.sealing);
       return 'plaintext' in opened ? opened.plaintext : undefined;
     }
-    if (raw.startsWith('{')) {
-      return raw; // written unsealed, before per-session sealing
+    if (!this.#legacy) {
+      // written unsealed before 0.3; with server keys configured nothing
+      // unsealed is trusted
+      return raw.startsWith('{') ? raw : undefined;
     }
-    const opened = this.legacySealer?.open(raw, sessionKey);
-    return opened && 'plaintext' in opened ? opened.plaintext : undefined;
+    const opened = this.#legacy.open(raw, sessionKey);
+    return 'plaintext' in opened ? opened.plaintext : undefined;
   }
 }
 
