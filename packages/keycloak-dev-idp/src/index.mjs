@@ -51,10 +51,7 @@ const OIDC = '/protocol/openid-connect';
 
 /** @param {string | undefined} address */
 function isLoopback(address) {
-  return (
-    address === '::1' ||
-    /^(::ffff:)?127\./.test(address ?? '')
-  );
+  return address === '::1' || /^(::ffff:)?127\./.test(address ?? '');
 }
 
 /**
@@ -108,6 +105,7 @@ export async function startDevIdp(options = {}) {
 
   /** @type {((req: any, res: any) => void) | undefined} */
   let handler;
+  let tokenDelayMs = 0;
   const server = createServer((req, res) => {
     if (handler) handler(req, res);
     else res.writeHead(503).end();
@@ -290,11 +288,27 @@ export async function startDevIdp(options = {}) {
           .end(JSON.stringify(stats));
         return;
       }
+      if (path === '/dev/token-delay' && req.method === 'POST') {
+        // a slow Keycloak: token endpoint answers are sent this much later,
+        // after the grant was processed (a rotated token is spent already)
+        tokenDelayMs = Number(new URL(url, issuer).searchParams.get('ms') ?? 0);
+        res.writeHead(204).end();
+        return;
+      }
       if (
         path.startsWith('/dev/users/') &&
         (await handleUserLogout(req, res, path))
       ) {
         return;
+      }
+      if (path === '/protocol/openid-connect/token' && tokenDelayMs > 0) {
+        const delay = tokenDelayMs;
+        const end = res.end.bind(res);
+        // @ts-ignore: same signature, answered later
+        res.end = (...args) => {
+          setTimeout(() => end(...args), delay);
+          return res;
+        };
       }
       if (
         path.startsWith('/interaction/') &&

@@ -11,8 +11,7 @@ import {
   refreshedSessionRecord,
 } from '../oidc/sessionRecordFromTokens';
 import { memorySessionStorage } from '../session/memory/memorySessionStorage';
-import { createRedisClient } from '../session/redis/createRedisClient';
-import { redisSessionStorage } from '../session/redis/redisSessionStorage';
+import { redisStorageAt } from '../__testUtils__/connectedRedis';
 import { newHandle } from '../__testUtils__/sessionStoreContract';
 import type { SessionStorage, SessionStore } from '../session/types';
 import { SessionRefresher } from './SessionRefresher';
@@ -51,15 +50,11 @@ const STORES: [
     'Redis store',
     async () => {
       redis ??= await RedisServer.start();
-      const redisClient = createRedisClient({
-        mode: 'standalone',
-        url: redis.url,
-        connectTimeoutMs: 2000,
-        commandTimeoutMs: 1000,
-      });
-      await redisClient.connect();
       const prefix = `refresher-${++prefixes}:`;
-      const storage = redisSessionStorage({ client: redisClient, prefix });
+      const { client: redisClient, storage } = await redisStorageAt(
+        redis.url,
+        prefix,
+      );
       const keys = async () => (await redisClient.keys(`${prefix}*`)).sort();
       return [storage, keys];
     },

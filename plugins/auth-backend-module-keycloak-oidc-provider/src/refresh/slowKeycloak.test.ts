@@ -5,8 +5,7 @@ import {
 } from '../__testUtils__/KeycloakLikeServer';
 import { KeycloakUnavailableError } from '../errors';
 import { newSessionRecord } from '../oidc/sessionRecordFromTokens';
-import { createRedisClient } from '../session/redis/createRedisClient';
-import { redisSessionStorage } from '../session/redis/redisSessionStorage';
+import { redisStorageAt } from '../__testUtils__/connectedRedis';
 import type { SessionStorage } from '../session/types';
 import { SessionRefresher } from './SessionRefresher';
 
@@ -40,14 +39,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  const client = createRedisClient({
-    mode: 'standalone',
-    url: redis.url,
-    connectTimeoutMs: 2000,
-    commandTimeoutMs: 1000,
-  });
-  await client.connect();
-  storage = redisSessionStorage({ client, prefix: `slow-${Date.now()}:` });
+  ({ storage } = await redisStorageAt(redis.url, `slow-${Date.now()}:`));
   logger = new CapturingLogger();
   refresher = new SessionRefresher({
     store: storage.sessions,

@@ -13,8 +13,7 @@ import {
 } from '@redis-session/test-support';
 import type { KeycloakAuthResult, SessionAuthResult } from '../authResult';
 import { SessionMetrics, type LoginOutcome } from '../metrics/SessionMetrics';
-import { createRedisClient } from '../session/redis/createRedisClient';
-import { redisSessionStorage } from '../session/redis/redisSessionStorage';
+import { redisStorageAt } from '../__testUtils__/connectedRedis';
 import { sampleRecord } from '../__testUtils__/sessionStoreContract';
 import type { SessionStorage, SessionStore } from '../session/types';
 import { completeSessionSignIn } from './completeSessionSignIn';
@@ -84,14 +83,7 @@ describe('completeSessionSignIn', () => {
   let handle: string;
 
   beforeEach(async () => {
-    const client = createRedisClient({
-      mode: 'standalone',
-      url: redis.url,
-      connectTimeoutMs: 2000,
-      commandTimeoutMs: 1000,
-    });
-    await client.connect();
-    storage = redisSessionStorage({ client, prefix: `signin-${++prefixes}:` });
+    ({ storage } = await redisStorageAt(redis.url, `signin-${++prefixes}:`));
     store = storage.sessions;
     metrics = new RecordingMetrics();
     ({ handle } = await store.createSession(sampleRecord(), 60_000));

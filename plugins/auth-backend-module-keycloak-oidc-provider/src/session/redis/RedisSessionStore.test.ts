@@ -8,6 +8,7 @@ import {
   newHandle,
   sampleRecord,
 } from '../../__testUtils__/sessionStoreContract';
+import { connectedRedis } from '../../__testUtils__/connectedRedis';
 import { createRedisClient } from './createRedisClient';
 import { redisSessionStorage } from './redisSessionStorage';
 import { openForHandle, sealForHandle } from '../handleSealing';
@@ -30,14 +31,7 @@ afterAll(async () => {
 });
 
 async function rawClient(prefix: string) {
-  const client = createRedisClient({
-    mode: 'standalone',
-    url: server.url,
-    connectTimeoutMs: 2000,
-    commandTimeoutMs: 1000,
-  });
-  await client.connect();
-  return { client, prefix };
+  return { client: await connectedRedis(server.url), prefix };
 }
 
 async function newStore(prefix = 'contract:') {
