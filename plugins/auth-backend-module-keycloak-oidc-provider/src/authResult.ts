@@ -2,6 +2,7 @@ import type { OAuthAuthenticatorResult } from '@backstage/plugin-auth-node';
 import type { JWTPayload } from 'jose';
 import type { KeycloakProviderOptions } from './config/readProviderOptions';
 import type { KeycloakOidcClient } from './oidc/KeycloakOidcClient';
+import type { SessionBinding } from './oidc/sessionBinding';
 import type { SessionRecord } from './session/types';
 
 /**
@@ -62,6 +63,8 @@ export function isSessionAuthResult(
 export interface KeycloakEnvironment {
   options: KeycloakProviderOptions;
   client: KeycloakOidcClient;
+  /** Where this environment makes sessions (realm and client) */
+  binding: SessionBinding;
 }
 
 /** Backstage's profile of the user, from the claims. */

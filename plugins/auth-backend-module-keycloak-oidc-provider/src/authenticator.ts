@@ -101,7 +101,7 @@ export function createKeycloakAuthenticator(
   /** Completes a login: code exchange, then a new session in the store. */
   async function authenticate(
     { req }: { req: Request },
-    { client, options }: KeycloakEnvironment,
+    { client, options, binding }: KeycloakEnvironment,
   ): Promise<SessionAuthResult> {
     const state = req.query.state;
     // single use: taken here, after upstream checked the nonce cookie
@@ -139,7 +139,7 @@ export function createKeycloakAuthenticator(
       profileClaimsOf(idTokenClaims, userinfo),
       now(),
       options.sessionDurationMs,
-      bindingOf(options),
+      binding,
     );
     const { handle, evicted } = await store.createSession(
       record,
@@ -175,7 +175,11 @@ export function createKeycloakAuthenticator(
         allowInsecure: sessionOptions.dangerouslyAllowInsecureProduction,
         logger,
       });
-      const environment = { options, client: new KeycloakOidcClient(options) };
+      const environment = {
+        options,
+        client: new KeycloakOidcClient(options),
+        binding: bindingOf(options),
+      };
       deps.onEnvironment?.(environment);
       return environment;
     },
@@ -204,7 +208,7 @@ export function createKeycloakAuthenticator(
         outcome = await refresher.refresh(handle, context.client, {
           lockLeaseMs: context.options.timeoutMs + 5000,
           answerWithinMs: context.options.timeoutMs,
-          binding: bindingOf(context.options),
+          binding: context.binding,
         });
       } catch (error) {
         recordRefreshFailure(metrics, error);
@@ -228,7 +232,7 @@ export function createKeycloakAuthenticator(
       );
     },
 
-    async logout({ refreshToken: handle }, { client, options }) {
+    async logout({ refreshToken: handle }, { client, options, binding }) {
       const postLogoutRedirectUrl =
         options.postLogoutRedirectUrl ?? deps.provider.appUrl;
       const found = isWellFormedHandle(handle)
@@ -236,9 +240,7 @@ export function createKeycloakAuthenticator(
         : undefined;
       // another deployment's session is not ours to sign out
       const stored =
-        found && isBoundTo(found.record, bindingOf(options))
-          ? found
-          : undefined;
+        found && isBoundTo(found.record, binding) ? found : undefined;
       if (stored) {
         await store.deleteSession(handle!);
         const failure = await client.revokeRefreshToken(

@@ -1,9 +1,6 @@
 import type { KeycloakEnvironment } from '../authResult';
 import type { LogoutTokenReplayCache } from '../session/types';
-import {
-  createLogoutTokenVerifier,
-  issuerFromMetadataUrl,
-} from './createLogoutTokenVerifier';
+import { createLogoutTokenVerifier } from './createLogoutTokenVerifier';
 import type { LogoutTokenVerifier } from './LogoutTokenVerifier';
 
 /**
@@ -14,12 +11,12 @@ import type { LogoutTokenVerifier } from './LogoutTokenVerifier';
  * replayed to another replica is refused too.
  */
 export function logoutTokenVerifierFor(
-  { options, client }: KeycloakEnvironment,
+  { options, client, binding }: KeycloakEnvironment,
   seen: LogoutTokenReplayCache,
 ): LogoutTokenVerifier {
   return createLogoutTokenVerifier({
-    issuer: issuerFromMetadataUrl(options.metadataUrl),
-    clientId: options.clientId,
+    issuer: binding.issuer,
+    clientId: binding.clientId,
     jwksUri: async () => (await client.serverMetadata()).jwksUri,
     markJtiSeen: (jti, ttlMs) => seen.markSeen(jti, ttlMs),
     timeoutMs: options.timeoutMs,

@@ -31,8 +31,11 @@ export interface RefreshOutcome {
   source: 'fresh' | 'keycloak' | 'waited';
 }
 
-/** How long a refresh may hold its lock, and keep its browser waiting. */
-export interface RefreshTimings {
+/**
+ * How long a refresh may hold its lock and keep its browser waiting, and
+ * which sessions are this environment's.
+ */
+export interface RefreshOptions {
   /** Lease of the refresh lock; renewed while Keycloak is being asked */
   lockLeaseMs: number;
   /** Where this environment makes sessions; others are missing here */
@@ -84,9 +87,9 @@ export class SessionRefresher {
   async refresh(
     handle: string,
     client: KeycloakOidcClient,
-    timings: RefreshTimings,
+    refreshOptions: RefreshOptions,
   ): Promise<RefreshOutcome> {
-    const { lockLeaseMs } = timings;
+    const { lockLeaseMs } = refreshOptions;
     const { store, now } = this.deps;
     const read = await store.readForRefresh(handle, {
       leaseMs: lockLeaseMs,
@@ -94,8 +97,8 @@ export class SessionRefresher {
     });
     if (
       read.kind !== 'missing' &&
-      timings.binding &&
-      !isBoundTo(read.session.record, timings.binding)
+      refreshOptions.binding &&
+      !isBoundTo(read.session.record, refreshOptions.binding)
     ) {
       if (read.kind === 'lockedByUs') {
         await store.releaseRefreshLock(handle, read.lockToken);
@@ -113,7 +116,7 @@ export class SessionRefresher {
           handle,
           read.lockToken,
           read.session,
-          timings,
+          refreshOptions,
         );
       default: {
         const waitStarted = now();
@@ -122,7 +125,7 @@ export class SessionRefresher {
             handle,
             client,
             read.session,
-            timings,
+            refreshOptions,
           );
         } finally {
           this.deps.onLockWait?.(now() - waitStarted);
@@ -140,10 +143,10 @@ export class SessionRefresher {
     handle: string,
     client: KeycloakOidcClient,
     current: StoredSession,
-    timings: RefreshTimings,
+    refreshOptions: RefreshOptions,
   ): Promise<RefreshOutcome> {
     const { store, now } = this.deps;
-    const { lockLeaseMs } = timings;
+    const { lockLeaseMs } = refreshOptions;
     const seen = current.record.refreshToken;
     const waitUntil = now() + lockLeaseMs + 1000;
     for (;;) {
@@ -165,7 +168,7 @@ export class SessionRefresher {
           handle,
           read.lockToken,
           read.session,
-          timings,
+          refreshOptions,
         );
       }
       if (now() > waitUntil) {
@@ -182,11 +185,11 @@ export class SessionRefresher {
     handle: string,
     lockToken: string,
     session: StoredSession,
-    timings: RefreshTimings,
+    refreshOptions: RefreshOptions,
   ): Promise<RefreshOutcome> {
-    const { answerWithinMs } = timings;
+    const { answerWithinMs } = refreshOptions;
     return answerWithin(
-      this.#grant(client, handle, lockToken, session, timings),
+      this.#grant(client, handle, lockToken, session, refreshOptions),
       answerWithinMs,
       () =>
         new KeycloakUnavailableError(
@@ -207,7 +210,7 @@ export class SessionRefresher {
     handle: string,
     lockToken: string,
     session: StoredSession,
-    { lockLeaseMs, binding }: RefreshTimings,
+    { lockLeaseMs, binding }: RefreshOptions,
   ): Promise<RefreshOutcome> {
     const { store, now } = this.deps;
     let released = false;

@@ -58,7 +58,9 @@ export class MemorySessionStore implements SessionStore, SessionQueries {
     ttlMs: number,
     maxPending: number,
   ): Promise<boolean> {
-    this.#sweep();
+    for (const [key] of this.#logins) {
+      this.#live(this.#logins, key); // drops the expired ones
+    }
     if (this.#logins.size >= maxPending) {
       return false;
     }
