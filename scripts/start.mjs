@@ -3,6 +3,15 @@
 // Keycloak), the example backend and the app's dev server, as
 // `backstage-cli repo start` would run the last two, with sessions in the
 // local Redis when one answers on 127.0.0.1:6379, in memory otherwise.
+//
+// Signals, to this process's own PID as well as to its group (Ctrl-C):
+// SIGINT, SIGTERM and SIGHUP (the terminal closed) stop every child and free
+// every port; SIGUSR2 restarts only the backend (sessions in Redis survive
+// it), as nodemon uses it. `yarn start` passes
+// SIGTERM on to us but ignores a SIGINT sent to its own PID (yarn's
+// execUtils installs a no-op SIGINT handler while a script runs, expecting
+// the terminal to signal the whole group), so a service manager that stops
+// with SIGINT should run `node scripts/start.mjs` directly.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -16,6 +25,8 @@ const appUrl = 'http://localhost:3000';
 const started = Date.now();
 const children = [];
 let stopping = false;
+// the backend being replaced on SIGUSR2, whose exit is expected
+let restarting = null;
 
 // Resolves once a line of the child's output matches `ready`.
 function run(name, command, args, { cwd = root, env = process.env, ready }) {
@@ -48,7 +59,7 @@ function run(name, command, args, { cwd = root, env = process.env, ready }) {
       });
     }
     child.on('exit', (code, signal) => {
-      if (stopping) return;
+      if (stopping || child === restarting) return;
       shutdown(1, () => {
         console.error(
           `\n[${name}] exited unexpectedly (${signal ?? `code ${code}`}); its last output:`,
@@ -87,6 +98,13 @@ async function shutdown(code, epilogue) {
 }
 process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
+process.on('SIGHUP', () => shutdown(0));
+// Killed without a chance to pass a signal on (SIGKILL of `yarn start`), our
+// parent leaves us reparented: stop too, or the ports stay taken.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) shutdown(0);
+}, 1000).unref();
 
 function answers(port) {
   return new Promise(resolve => {
@@ -120,7 +138,14 @@ async function appAnswers() {
 const externalIdp = Boolean(process.env.KEYCLOAK_METADATA_URL);
 // A leftover `yarn start` would otherwise answer our readiness checks while
 // the new children fail on the taken ports.
-for (const port of [...(externalIdp ? [] : [8180]), 7007, 3000]) {
+const metricsPort = process.env.PROMETHEUS_PORT ?? '9464';
+const ports = [
+  ...(externalIdp ? [] : [8180]),
+  7007,
+  3000,
+  ...(metricsPort === 'off' ? [] : [Number(metricsPort)]),
+];
+for (const port of ports) {
   if (await answers(port)) {
     console.error(
       `Port ${port} is already in use (another yarn start?); stop that first.`,
@@ -151,22 +176,46 @@ if (externalIdp) {
   );
 }
 
-const backendReady = run(
-  'backend',
-  process.execPath,
-  [
-    cli,
-    'package',
-    'start',
-    // OpenTelemetry metrics on PROMETHEUS_PORT (default 9464), /metrics
-    '--require=./src/instrumentation.js',
-    ...configs,
-  ],
-  {
-    cwd: join(root, 'packages/backend'),
-    ready: /Plugin initialization complete/,
-  },
-);
+let backend;
+function startBackend() {
+  const ready = run(
+    'backend',
+    process.execPath,
+    [
+      cli,
+      'package',
+      'start',
+      // OpenTelemetry metrics on PROMETHEUS_PORT (default 9464), /metrics
+      '--require=./src/instrumentation.js',
+      ...configs,
+    ],
+    {
+      cwd: join(root, 'packages/backend'),
+      ready: /Plugin initialization complete/,
+    },
+  );
+  backend = children.at(-1);
+  return ready;
+}
+const backendReady = startBackend();
+
+// SIGUSR2: replace the backend process only, as a deployment would.
+process.on('SIGUSR2', async () => {
+  if (stopping || restarting) return;
+  const old = backend;
+  restarting = old;
+  console.log('[start] SIGUSR2: restarting the backend');
+  const exited = new Promise(r => old.once('exit', r));
+  signalGroup(old, 'SIGTERM');
+  await exited;
+  // whatever the old backend left in its group (the CLI's child)
+  signalGroup(old, 'SIGKILL');
+  children.splice(children.indexOf(old), 1);
+  const started = Date.now();
+  await startBackend();
+  restarting = null;
+  console.log(`[start] backend restarted (${Math.round((Date.now() - started) / 1000)}s)`);
+});
 
 run('app', process.execPath, [cli, 'package', 'start', ...configs], {
   cwd: join(root, 'packages/app'),
@@ -182,6 +231,7 @@ if (!stopping) {
   Backstage is ready (${seconds}s). Open ${appUrl}
   and sign in ${externalIdp ? 'with a user of your Keycloak' : 'as alice / alice (or bob / bob, carol / carol)'}.
   Sessions: ${useRedis ? "Redis at 127.0.0.1:6379 (keys 'backstage:session:*')" : 'in memory (start Redis on 127.0.0.1:6379 to keep them across restarts)'}
-  Ctrl-C stops the dev IdP, the backend and the app.
+  Ports: ${ports.join(', ')} (${externalIdp ? '' : 'dev IdP, '}backend, app dev server${metricsPort === 'off' ? '' : ', backend metrics'}).
+  Ctrl-C (or SIGINT/SIGTERM to PID ${process.pid}) stops everything; kill -USR2 ${process.pid} restarts the backend.
 `);
 }
