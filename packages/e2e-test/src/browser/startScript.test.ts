@@ -40,9 +40,12 @@ interface Started {
 }
 
 function start(command: string, args: string[]): Started {
+  // as from a shell: Jest's NODE_ENV=test would give the dev server a
+  // browserslist environment the app does not define
+  const { NODE_ENV: _jest, JEST_WORKER_ID: _worker, ...env } = process.env;
   const child = spawn(command, args, {
     cwd: root,
-    env: { ...process.env, BROWSER: 'none' },
+    env: { ...env, BROWSER: 'none' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
