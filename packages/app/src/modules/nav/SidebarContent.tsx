@@ -8,6 +8,7 @@ import { identityApiRef, useApi } from '@backstage/frontend-plugin-api';
 import { NavContentBlueprint } from '@backstage/plugin-app-react';
 import ExitToAppIcon from '@material-ui/icons/ExitToApp';
 import HomeIcon from '@material-ui/icons/Home';
+import SettingsIcon from '@material-ui/icons/Settings';
 
 function SignOutItem() {
   const identityApi = useApi(identityApiRef);
@@ -20,7 +21,10 @@ function SignOutItem() {
   );
 }
 
-/** The one page plus sign-out, both one click away everywhere. */
+/**
+ * The session page, Settings (where Authentication Providers lists
+ * Keycloak) and sign-out, each one click away everywhere.
+ */
 export const sidebarContent = NavContentBlueprint.make({
   params: {
     component: () => {
@@ -30,6 +34,7 @@ export const sidebarContent = NavContentBlueprint.make({
           <SidebarItem icon={HomeIcon} to="/" text="Session" />
           <SidebarSpace />
           <SidebarDivider />
+          <SidebarItem icon={SettingsIcon} to="/settings" text="Settings" />
           <SignOutItem />
         </Sidebar>
       );

@@ -6,7 +6,7 @@ import {
   useApi,
 } from '@backstage/frontend-plugin-api';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
-import { keycloakOidcAuthApiRef } from '../auth';
+import { keycloakOidcAuthApiRef } from '@redis-session/plugin-auth-keycloak-oidc-react';
 import { decodeTokenTimes, type TokenTimes } from './decodeTokenTimes';
 
 export interface SessionDetails {

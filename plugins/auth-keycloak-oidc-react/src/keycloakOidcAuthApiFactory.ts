@@ -1,0 +1,19 @@
+import { coreApis, createApiFactory } from '@backstage/frontend-plugin-api';
+import { createKeycloakOidcAuth } from './createKeycloakOidcAuth';
+import { keycloakOidcAuthApiRef } from './keycloakOidcAuthApiRef';
+
+/**
+ * For a legacy app's `apis` (packages/app/src/apis.ts). The new frontend
+ * system gets the same API from the module's ApiBlueprint instead.
+ *
+ * @public
+ */
+export const keycloakOidcAuthApiFactory = createApiFactory({
+  api: keycloakOidcAuthApiRef,
+  deps: {
+    configApi: coreApis.config,
+    discoveryApi: coreApis.discovery,
+    oauthRequestApi: coreApis.internal.oauthRequest,
+  },
+  factory: createKeycloakOidcAuth,
+});

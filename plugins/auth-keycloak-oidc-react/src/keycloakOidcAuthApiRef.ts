@@ -1,0 +1,24 @@
+import {
+  createApiRef,
+  type BackstageIdentityApi,
+  type OpenIdConnectApi,
+  type ProfileInfoApi,
+  type SessionApi,
+} from '@backstage/frontend-plugin-api';
+
+/**
+ * The keycloak-oidc provider as the frontend sees it: a generic OAuth2 API
+ * whose backend routes live at /api/auth/keycloak-oidc.
+ *
+ * The id is the one the README's copy used, so apps moving from that copy
+ * keep their references. Owned by the app plugin, like Backstage's own
+ * `core.auth.*` refs: the API is provided by a module for `app`, and an
+ * id prefix of `auth` would otherwise make the frontend system take it for
+ * the auth plugin's. `@backstage/core-plugin-api` 1.13 re-exports these
+ * ApiRef types and `createApiRef`, so the same ref serves legacy apps.
+ *
+ * @public
+ */
+export const keycloakOidcAuthApiRef = createApiRef<
+  OpenIdConnectApi & ProfileInfoApi & BackstageIdentityApi & SessionApi
+>().with({ id: 'auth.keycloak-oidc', pluginId: 'app' });

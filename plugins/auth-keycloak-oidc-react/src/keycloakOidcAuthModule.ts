@@ -1,0 +1,20 @@
+import { createFrontendModule } from '@backstage/frontend-plugin-api';
+import { keycloakOidcAuthApiExtension } from './extensions/keycloakOidcAuthApiExtension';
+import { keycloakOidcProviderSettingsExtension } from './extensions/keycloakOidcProviderSettingsExtension';
+import { keycloakOidcSignInPageExtension } from './extensions/keycloakOidcSignInPageExtension';
+
+/**
+ * Everything an app on the new frontend system needs for Keycloak sign-in:
+ * the auth API, the sign-in page and the Settings entry, as a module of
+ * the app plugin (sign-in pages and app-wide auth APIs belong to `app`).
+ *
+ * @public
+ */
+export const keycloakOidcAuthModule = createFrontendModule({
+  pluginId: 'app',
+  extensions: [
+    keycloakOidcAuthApiExtension,
+    keycloakOidcSignInPageExtension,
+    keycloakOidcProviderSettingsExtension,
+  ],
+});
