@@ -103,7 +103,10 @@ export async function startDevIdp(options = {}) {
     backchannelLogoutErrors: 0,
   };
 
+  // Set once the provider exists: the server listens first, as the issuer
+  // needs the port it got; until then requests get 503.
   /** @type {((req: any, res: any) => void) | undefined} */
+  // eslint-disable-next-line prefer-const
   let handler;
   let tokenDelayMs = 0;
   const server = createServer((req, res) => {
