@@ -214,7 +214,9 @@ process.on('SIGUSR2', async () => {
   const started = Date.now();
   await startBackend();
   restarting = null;
-  console.log(`[start] backend restarted (${Math.round((Date.now() - started) / 1000)}s)`);
+  console.log(
+    `[start] backend restarted (${Math.round((Date.now() - started) / 1000)}s)`,
+  );
 });
 
 run('app', process.execPath, [cli, 'package', 'start', ...configs], {

@@ -64,7 +64,9 @@ function start(command: string, args: string[]): Started {
   const exited = new Promise<{
     code: number | null;
     signal: NodeJS.Signals | null;
-  }>(resolve => child.once('exit', (code, signal) => resolve({ code, signal })));
+  }>(resolve =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     output: () => output,
@@ -87,12 +89,13 @@ function start(command: string, args: string[]): Started {
   };
 }
 
-// Ports close as their processes exit; the script exits after its children.
-async function expectPortsFreed() {
-  for (let i = 0; i < 20 && (await openPorts()).length > 0; i++) {
-    await new Promise(r => setTimeout(r, 250));
+// Ports close as their processes exit; the script exits after its children,
+// or, orphaned, within a second or so of noticing.
+async function portsLeftOpen(attempts: number): Promise<number[]> {
+  for (let i = 0; i < attempts && (await openPorts()).length > 0; i++) {
+    await new Promise(r => setTimeout(r, 500));
   }
-  expect(await openPorts()).toEqual([]);
+  return openPorts();
 }
 
 let running: Started | undefined;
@@ -100,7 +103,10 @@ let running: Started | undefined;
 beforeEach(async () => {
   // Another `yarn start` (or anything on these ports) would make the script
   // refuse to start; say so instead of a confusing failure.
-  expect(await openPorts()).toEqual([]);
+  const taken = await openPorts();
+  if (taken.length > 0) {
+    throw new Error(`ports ${taken.join(', ')} are in use; stop yarn start`);
+  }
 });
 
 afterEach(async () => {
@@ -125,7 +131,7 @@ it('node scripts/start.mjs: SIGUSR2 replaces only the backend, SIGINT to its PID
 
   running.child.kill('SIGINT');
   expect(await running.exited).toEqual({ code: 0, signal: null });
-  await expectPortsFreed();
+  expect(await portsLeftOpen(10)).toEqual([]);
 });
 
 it('yarn start: SIGTERM to the PID of yarn frees every port', async () => {
@@ -133,7 +139,7 @@ it('yarn start: SIGTERM to the PID of yarn frees every port', async () => {
   await running.waitFor('Backstage is ready');
   running.child.kill('SIGTERM');
   await running.exited;
-  await expectPortsFreed();
+  expect(await portsLeftOpen(10)).toEqual([]);
 });
 
 it('yarn start: when yarn is killed outright, the script notices and frees every port', async () => {
@@ -142,8 +148,5 @@ it('yarn start: when yarn is killed outright, the script notices and frees every
   running.child.kill('SIGKILL');
   await running.exited;
   // nobody is left to signal the script: it must see its parent gone
-  for (let i = 0; i < 60 && (await openPorts()).length > 0; i++) {
-    await new Promise(r => setTimeout(r, 500));
-  }
-  expect(await openPorts()).toEqual([]);
+  expect(await portsLeftOpen(60)).toEqual([]);
 });

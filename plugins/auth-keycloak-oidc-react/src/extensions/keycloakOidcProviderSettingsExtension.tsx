@@ -7,7 +7,7 @@ import { KeycloakOidcProviderSettings } from '../KeycloakOidcProviderSettings';
 /**
  * Keycloak under Settings → Authentication Providers
  * (`app/keycloak-oidc-provider-settings`), through the one seam
- * @backstage/plugin-user-settings offers there: its
+ * `@backstage/plugin-user-settings` offers there: its
  * `sub-page:user-settings/auth-providers` extension takes a single
  * (singleton) `providerSettings` element that replaces the default list.
  * Hence the whole list, Backstage's defaults included. Without the
