@@ -26,7 +26,6 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  readdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -235,7 +234,7 @@ async function main() {
       'the release versions create-app wrote, exactly',
     );
     process.stdout.write(
-      `   pinned the ${pinned} @backstage/* dependencies create-app wrote to exactly the versions it wrote (COMPAT_DEPENDENCIES=latest leaves their ^ ranges)\n`,
+      `   pinned the ${pinned} @backstage/* dependencies of packages/backend to exactly the versions create-app wrote (COMPAT_DEPENDENCIES=latest leaves their ^ ranges)\n`,
     );
   } else if (dependencies !== 'latest') {
     throw new Error(
@@ -475,27 +474,23 @@ async function main() {
  * 2026-12-02 Backstage 1.55.0's `@backstage/backend-defaults@^0.18.0`
  * with `@backstage/plugin-signals-backend@0.3.21`, which needs 0.19's
  * `httpRouter.addWebSocketHandler`, and the generated backend does not
- * start, with or without this module. Exact versions give the app as its
- * release meant it; the packages under test still float on their ranges.
+ * start, with or without this module. The backend's direct dependencies
+ * at exactly the versions create-app wrote give the backend its release
+ * meant; the frontend keeps its ranges (exact pins there would split
+ * shared libraries like core-plugin-api into copies no user has), and the
+ * packages under test float on their own ranges.
  */
 function pinReleaseVersions(appDir: string) {
   let pinned = 0;
-  const files = [
-    join(appDir, 'package.json'),
-    ...readdirSync(join(appDir, 'packages')).map(p =>
-      join(appDir, 'packages', p, 'package.json'),
-    ),
-  ].filter(existsSync);
-  for (const file of files) {
-    const text = readFileSync(file, 'utf8').replace(
-      /("@backstage\/[^"]+": ")\^(\d)/g,
-      (_, key, digit) => {
-        pinned++;
-        return `${key}${digit}`;
-      },
-    );
-    writeFileSync(file, text);
-  }
+  const file = join(appDir, 'packages/backend/package.json');
+  const text = readFileSync(file, 'utf8').replace(
+    /("@backstage\/[^"]+": ")\^(\d)/g,
+    (_, key, digit) => {
+      pinned++;
+      return `${key}${digit}`;
+    },
+  );
+  writeFileSync(file, text);
   return pinned;
 }
 

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../fixtures/Chromium';
 import { devUsers, type DevUserName } from '../fixtures/users';
 
@@ -74,12 +74,21 @@ export async function signInStory(options: {
       .getByText(options.displayName)
       .first()
       .waitFor({ timeout: WAIT_MS });
-    const identityCard = await page.locator('body').innerText();
-    if (!new RegExp(`User Entity:\\s*\\S*${options.user}`).test(identityCard)) {
-      throw new Error(
-        `Settings shows no "User Entity: ${options.user}":\n${identityCard}`,
-      );
-    }
+    // "User Entity:" links the signed-in user's catalog entity
+    const userLink = page.locator(
+      `a[href$="/catalog/default/user/${options.user}"]`,
+    );
+    await userLink
+      .first()
+      .waitFor({ timeout: WAIT_MS })
+      .catch(async () => {
+        throw new Error(
+          `Settings links no user:default/${options.user}:\n${await page
+            .locator('body')
+            .innerText()}`,
+        );
+      });
+    await expectNoErrorToasts(page, 'Settings');
 
     // Settings -> Authentication Providers lists Keycloak
     await page.getByRole('tab', { name: 'Authentication Providers' }).click();
@@ -101,6 +110,7 @@ export async function signInStory(options: {
       path: join(options.screenshots, 'auth-providers.png'),
       fullPage: true,
     });
+    await expectNoErrorToasts(page, 'Settings -> Authentication Providers');
   } catch (error) {
     if (context) {
       mkdirSync(options.screenshots, { recursive: true });
@@ -123,5 +133,21 @@ export async function signInStory(options: {
     throw error;
   } finally {
     await browser.close();
+  }
+}
+
+/** The app's error toasts and failed extensions ("Error in extension ..."). */
+async function expectNoErrorToasts(page: Page, where: string) {
+  await page.waitForLoadState('networkidle');
+  const text = await page.locator('body').innerText();
+  const errors = text
+    .split('\n')
+    .filter(line =>
+      /Error in extension|App context is not available/.test(line),
+    );
+  if (errors.length > 0) {
+    throw new Error(
+      `${where} shows errors:\n${[...new Set(errors)].join('\n')}`,
+    );
   }
 }
