@@ -82,6 +82,13 @@ async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+const GIT_IDENTITY = {
+  GIT_AUTHOR_NAME: 'compat check',
+  GIT_AUTHOR_EMAIL: 'compat@example.invalid',
+  GIT_COMMITTER_NAME: 'compat check',
+  GIT_COMMITTER_EMAIL: 'compat@example.invalid',
+};
+
 function git(cwd: string, ...args: string[]) {
   return execFileSync('git', args, {
     cwd,
@@ -90,13 +97,6 @@ function git(cwd: string, ...args: string[]) {
     env: cleanEnv(GIT_IDENTITY),
   });
 }
-
-const GIT_IDENTITY = {
-  GIT_AUTHOR_NAME: 'compat check',
-  GIT_AUTHOR_EMAIL: 'compat@example.invalid',
-  GIT_COMMITTER_NAME: 'compat check',
-  GIT_COMMITTER_EMAIL: 'compat@example.invalid',
-};
 
 function preflight() {
   const missing: string[] = [];
@@ -561,14 +561,14 @@ function report(r: {
 }
 
 let exiting = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (exiting) return;
-    exiting = true;
-    process.stderr.write(`\n${signal}: stopping everything\n`);
-    cleanUp().finally(() => process.exit(130));
-  });
+function stopOn(signal: NodeJS.Signals) {
+  if (exiting) return;
+  exiting = true;
+  process.stderr.write(`\n${signal}: stopping everything\n`);
+  cleanUp().finally(() => process.exit(130));
 }
+process.on('SIGINT', stopOn);
+process.on('SIGTERM', stopOn);
 
 main().then(
   async () => {

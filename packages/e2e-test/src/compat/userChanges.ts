@@ -151,11 +151,13 @@ export function countLines(numstat: string, diff: string): LineCount[] {
     .filter(({ file }) => !file.endsWith('yarn.lock'))
     .map(entry => ({
       ...entry,
-      kind: /\.(ts|tsx|js|jsx)$/.test(entry.file)
-        ? ('code' as const)
-        : entry.file.endsWith('package.json')
-          ? ('dependency' as const)
-          : ('config' as const),
+      kind: kindOfChange(entry.file),
       lines: addedByFile.get(entry.file) ?? [],
     }));
+}
+
+function kindOfChange(file: string): 'code' | 'dependency' | 'config' {
+  if (/\.(ts|tsx|js|jsx)$/.test(file)) return 'code';
+  if (file.endsWith('package.json')) return 'dependency';
+  return 'config';
 }
