@@ -3,6 +3,7 @@
  * Never published; the module has it as a devDependency only.
  */
 export { CapturingLogger } from './CapturingLogger';
+export { closingDatabaseServiceFactory } from './closingDatabaseServiceFactory';
 export { freePort } from './freePort';
 export { RedisServer } from './RedisServer';
 export { redisCommandsDuring } from './redisCommandCalls';

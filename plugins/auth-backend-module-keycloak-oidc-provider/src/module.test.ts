@@ -2,6 +2,7 @@ import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import authPlugin from '@backstage/plugin-auth-backend';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import type { JsonValue } from '@backstage/types';
+import { closingDatabaseServiceFactory } from '@redis-session/test-support';
 import request from 'supertest';
 import { authModuleKeycloakOidcProvider } from './module';
 
@@ -13,12 +14,15 @@ const provider = {
   },
 };
 
-function start(session: JsonValue) {
+type DatabaseClients = Parameters<typeof closingDatabaseServiceFactory>[0];
+
+function start(session: JsonValue, databaseClients?: DatabaseClients) {
   return startTestBackend({
     features: [
       authPlugin,
       authModuleKeycloakOidcProvider,
       catalogServiceMock.factory(),
+      closingDatabaseServiceFactory(databaseClients),
       mockServices.rootConfig.factory({
         data: {
           app: { baseUrl: 'http://localhost:3000' },
@@ -46,6 +50,17 @@ describe('authModuleKeycloakOidcProvider', () => {
     );
     expect(res.body.error.stack).toBeUndefined();
     await backend.stop();
+  });
+
+  // Backstage leaves SQLite clients open at shutdown; their pool's reaping
+  // interval kept Jest workers alive after the last file.
+  it('leaves no database pool behind once stopped', async () => {
+    const clients: NonNullable<DatabaseClients> = [];
+    const backend = await start({ store: 'memory' }, clients);
+    expect(clients).toHaveLength(1); // the auth plugin's
+    expect(clients[0].client.pool).toBeDefined();
+    await backend.stop();
+    expect(clients[0].client.pool).toBeUndefined();
   });
 
   it('fails startup on an invalid session config, naming the key', async () => {

@@ -8,7 +8,10 @@ import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import authPlugin from '@backstage/plugin-auth-backend';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import request from 'supertest';
-import { CapturingLogger } from '@redis-session/test-support';
+import {
+  CapturingLogger,
+  closingDatabaseServiceFactory,
+} from '@redis-session/test-support';
 import {
   LogoutTokenRejectedError,
   SessionStoreUnavailableError,
@@ -281,6 +284,7 @@ describe('backchannel logout route on the auth plugin', () => {
     backend = await startTestBackend({
       features: [
         authPlugin,
+        closingDatabaseServiceFactory(),
         createBackendModule({
           pluginId: 'auth',
           moduleId: 'backchannel-logout-test',
