@@ -23,9 +23,7 @@ type KnexClient = Awaited<ReturnType<DatabaseService['getClient']>>;
  * Pass it in `features` to startTestBackend. `clients` lists what it handed
  * out, for asserting that they are closed.
  */
-export function closingDatabaseServiceFactory(
-  clients: KnexClient[] = [],
-) {
+export function closingDatabaseServiceFactory(clients: KnexClient[] = []) {
   return createServiceFactory({
     service: coreServices.database,
     deps: {
