@@ -3,8 +3,8 @@ import { createKeycloakOidcAuth } from './createKeycloakOidcAuth';
 import { keycloakOidcAuthApiRef } from './keycloakOidcAuthApiRef';
 
 /**
- * For a legacy app's `apis` (packages/app/src/apis.ts). The new frontend
- * system gets the same API from the module's ApiBlueprint instead.
+ * For a legacy app's `apis` (packages/app/src/apis.ts); the new frontend
+ * system's module wraps this same factory in an ApiBlueprint.
  *
  * @public
  */

@@ -69,7 +69,10 @@ export async function signInStory(options: {
 
     // Settings: the profile card and the Backstage identity card
     await page.goto(`${options.appUrl}/settings`);
-    await page.getByText('Backstage Identity').waitFor({ timeout: WAIT_MS });
+    // exact: while the card loads it also says "No Backstage Identity"
+    await page
+      .getByText('Backstage Identity', { exact: true })
+      .waitFor({ timeout: WAIT_MS });
     await page
       .getByText(options.displayName)
       .first()

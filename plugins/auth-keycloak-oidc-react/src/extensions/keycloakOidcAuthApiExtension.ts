@@ -1,22 +1,13 @@
-import { ApiBlueprint, coreApis } from '@backstage/frontend-plugin-api';
-import { createKeycloakOidcAuth } from '../createKeycloakOidcAuth';
-import { keycloakOidcAuthApiRef } from '../keycloakOidcAuthApiRef';
+import { ApiBlueprint } from '@backstage/frontend-plugin-api';
+import { keycloakOidcAuthApiFactory } from '../keycloakOidcAuthApiFactory';
 
 /**
- * The keycloak-oidc auth API (`api:app/keycloak-oidc`).
+ * The keycloak-oidc auth API (`api:app/keycloak-oidc`): the same factory a
+ * legacy app registers, so the two systems cannot drift apart.
  *
  * @public
  */
 export const keycloakOidcAuthApiExtension = ApiBlueprint.make({
   name: 'keycloak-oidc',
-  params: defineParams =>
-    defineParams({
-      api: keycloakOidcAuthApiRef,
-      deps: {
-        configApi: coreApis.config,
-        discoveryApi: coreApis.discovery,
-        oauthRequestApi: coreApis.internal.oauthRequest,
-      },
-      factory: createKeycloakOidcAuth,
-    }),
+  params: defineParams => defineParams(keycloakOidcAuthApiFactory),
 });
