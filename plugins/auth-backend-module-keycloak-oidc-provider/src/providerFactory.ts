@@ -12,7 +12,10 @@ import type { KeycloakAuthResult, KeycloakEnvironment } from './authResult';
 import type { SessionStoreOptions } from './config/readSessionStoreOptions';
 import type { SessionMetrics } from './metrics/SessionMetrics';
 import { keycloakSignInResolvers } from './resolvers';
-import { guardRouteHandlers } from './routes/guardRouteHandlers';
+import {
+  guardCallbackAuthenticator,
+  guardRouteHandlers,
+} from './routes/guardRouteHandlers';
 import type { SessionStore } from './session/types';
 import { completeSessionSignIn } from './signIn/completeSessionSignIn';
 
@@ -40,14 +43,17 @@ export function createKeycloakProviderFactory(deps: {
 }): AuthProviderFactory {
   const { store, logger, metrics } = deps;
   return ctx => {
-    const authenticator = createKeycloakAuthenticator({
-      store,
+    const authenticator = guardCallbackAuthenticator(
+      createKeycloakAuthenticator({
+        store,
+        logger,
+        metrics,
+        session: deps.sessionOptions,
+        provider: ctx,
+        onEnvironment: deps.onEnvironment,
+      }),
       logger,
-      metrics,
-      session: deps.sessionOptions,
-      provider: ctx,
-      onEnvironment: deps.onEnvironment,
-    });
+    );
     return OAuthEnvironmentHandler.mapConfig(ctx.config, envConfig => {
       const resolver = readDeclarativeSignInResolver<KeycloakAuthResult>({
         config: envConfig,
@@ -71,6 +77,7 @@ export function createKeycloakProviderFactory(deps: {
         store,
         appUrl: ctx.appUrl,
         isOriginAllowed: ctx.isOriginAllowed,
+        logger,
       });
     });
   };

@@ -1,6 +1,10 @@
 import { MiddlewareFactory } from '@backstage/backend-defaults/rootHttpRouter';
 import { ConfigReader } from '@backstage/config';
-import { AuthenticationError, InputError } from '@backstage/errors';
+import {
+  AuthenticationError,
+  InputError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
 import {
   encodeOAuthState,
   type AuthProviderRouteHandlers,
@@ -56,9 +60,11 @@ function setup() {
   const upstreamCalls: string[] = [];
   const upstream = {
     refreshFailure: undefined as unknown,
+    startFailure: undefined as unknown,
     handlers: {
       async start(_req, res) {
         upstreamCalls.push('start');
+        if (upstream.startFailure) throw upstream.startFailure;
         res.redirect('http://keycloak.example.com/auth');
       },
       async frameHandler(_req, res) {
@@ -72,7 +78,9 @@ function setup() {
       },
     } as AuthProviderRouteHandlers,
   };
+  const logger = new CapturingLogger();
   const guarded = guardRouteHandlers(upstream.handlers, {
+    logger,
     providerId: 'keycloak-oidc',
     store: storage.sessions,
     appUrl: APP_URL,
@@ -91,7 +99,7 @@ function setup() {
       logger: new CapturingLogger(),
     }).error(),
   );
-  return { app, upstream, upstreamCalls, store: storage.sessions };
+  return { app, upstream, upstreamCalls, store: storage.sessions, logger };
 }
 
 const stateWith = (extra: Record<string, string> = {}) =>
@@ -328,5 +336,84 @@ describe('/refresh', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ refreshed: true });
     expect(upstreamCalls).toEqual(['refresh']);
+  });
+});
+
+describe('/start during an outage', () => {
+  const HTML = 'text/html,application/xhtml+xml,*/*;q=0.8';
+  const REDIS_DOWN = new SessionStoreUnavailableError(
+    "Session store (Redis) unavailable while saving the login transaction: Stream isn't writeable and enableOfflineQueue options is false",
+  );
+  const KEYCLOAK_DOWN = new KeycloakUnavailableError(
+    'Keycloak discovery at http://kc/x failed: connect ECONNREFUSED 127.0.0.1:1',
+  );
+
+  it.each([
+    ['Redis', REDIS_DOWN, 'The session store is unavailable'],
+    ['Keycloak', KEYCLOAK_DOWN, 'Keycloak is unreachable'],
+  ])(
+    'shows a browser the outage page naming %s, and logs the cause at warn',
+    async (_, error, headline) => {
+      const { app, upstream, logger } = setup();
+      upstream.startFailure = error;
+      const res = await request(app)
+        .get(`${ROUTES}/start`)
+        .query({ env: 'development' })
+        .set('Accept', HTML);
+      expect(res.status).toBe(503);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.text).toContain(headline);
+      expect(res.text).toContain(
+        'Your session is kept; try signing in again in a moment.',
+      );
+      expect(res.text).not.toContain(error.message);
+      expect(res.text).not.toMatch(/ECONNREFUSED|enableOfflineQueue|\{"error"/);
+      expect(logger.lines).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          message: expect.stringContaining(error.message.slice(0, 60)),
+        }),
+      ]);
+    },
+  );
+
+  it('keeps the JSON 503 for a caller that does not ask for HTML', async () => {
+    const { app, upstream } = setup();
+    upstream.startFailure = REDIS_DOWN;
+    const res = await request(app)
+      .get(`${ROUTES}/start`)
+      .query({ env: 'development' });
+    expect(res.status).toBe(503);
+    expect(res.body.error.message).toBe(REDIS_DOWN.message);
+  });
+
+  it('leaves a 503 that names no dependency (the pending-login budget) as JSON', async () => {
+    const { app, upstream } = setup();
+    upstream.startFailure = new ServiceUnavailableError(
+      'Too many sign-ins in progress',
+    );
+    const res = await request(app)
+      .get(`${ROUTES}/start`)
+      .query({ env: 'development' })
+      .set('Accept', HTML);
+    expect(res.status).toBe(503);
+    expect(res.body.error.message).toBe('Too many sign-ins in progress');
+  });
+
+  it('shows the outage page when the callback cannot read the pending login', async () => {
+    const { app, store } = setup();
+    store.peekLoginTransaction = async () => {
+      throw REDIS_DOWN;
+    };
+    const res = await request(app)
+      .get(`${ROUTES}/handler/frame`)
+      .query({ code: 'c', state: stateWith() })
+      .set('Cookie', nonceCookie)
+      .set('Accept', HTML);
+    expect(res.status).toBe(503);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.text).toContain('The session store is unavailable');
+    expect(res.text).not.toContain('enableOfflineQueue');
   });
 });
