@@ -52,6 +52,34 @@ function describe(error: unknown): string {
 }
 
 /**
+ * Whether a failed request never got a verdict from Keycloak: no answer
+ * (connection refused or reset, DNS, timeout) or a 5xx. An OAuth error
+ * answer below 500 (`invalid_grant` for a spent code) and a failed check of
+ * the answer (nonce, ID token) are verdicts on the login, not outages.
+ */
+function isKeycloakUnreachable(error: unknown, depth = 0): boolean {
+  if (error instanceof oidc.ResponseBodyError) {
+    return error.status >= 500;
+  }
+  if (error instanceof Response) {
+    return error.status >= 500;
+  }
+  if (!isError(error) || depth > 3) {
+    return false;
+  }
+  // undici's network failure; duck-typed, it may come from another realm
+  if (
+    (error.name === 'TypeError' && error.message === 'fetch failed') ||
+    error.name === 'AbortError' ||
+    error.name === 'TimeoutError'
+  ) {
+    return true;
+  }
+  // openid-client wraps what it did not expect ("something went wrong")
+  return isKeycloakUnreachable((error as { cause?: unknown }).cause, depth + 1);
+}
+
+/**
  * How long a refresh grant may take before we abort it. Longer than the
  * configured `timeout` on purpose: once Keycloak has answered a refresh
  * grant with rotation on, the token we sent is spent, so an answer that
@@ -182,12 +210,21 @@ export class KeycloakOidcClient {
     // reached us on (load balancers, replicas): redirect_uri must match.
     const currentUrl = new URL(this.#options.callbackUrl);
     currentUrl.search = params.callbackQuery;
-    return oidc.authorizationCodeGrant(config, currentUrl, {
-      pkceCodeVerifier: params.transaction.codeVerifier,
-      expectedNonce: params.transaction.nonce,
-      expectedState: params.state,
-      idTokenExpected: true,
-    });
+    try {
+      return await oidc.authorizationCodeGrant(config, currentUrl, {
+        pkceCodeVerifier: params.transaction.codeVerifier,
+        expectedNonce: params.transaction.nonce,
+        expectedState: params.state,
+        idTokenExpected: true,
+      });
+    } catch (error) {
+      if (isKeycloakUnreachable(error)) {
+        throw new KeycloakUnavailableError(
+          `Keycloak token endpoint failed during login: ${describe(error)}`,
+        );
+      }
+      throw error;
+    }
   }
 
   /**
