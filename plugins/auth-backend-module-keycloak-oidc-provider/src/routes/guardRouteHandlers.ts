@@ -23,6 +23,9 @@ import {
 import { loginCookieName } from './providerCookies';
 import { assertAllowedRedirectUrl } from './redirectUrlPolicy';
 
+/** Responses the outage page was written to, so nothing answers twice. */
+const outagePageSent = new WeakSet<Response>();
+
 /**
  * Wraps Backstage's OAuth route handlers for one environment so bad input
  * gets a precise 4xx and an outage a 503:
@@ -166,9 +169,6 @@ export function guardRouteHandlers(
     return handlers.frameHandler(req, res);
   }
 }
-
-/** Responses the outage page was written to, so nothing answers twice. */
-const outagePageSent = new WeakSet<Response>();
 
 /**
  * The one rule for a browser's sign-in during an outage: when `error` says
