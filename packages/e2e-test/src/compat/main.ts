@@ -67,6 +67,11 @@ const SHARED_LIBRARIES = [
   '@backstage/core-components',
   '@backstage/plugin-user-settings',
 ];
+/** The backend module's peer dependencies: exactly one copy, the app's */
+const SINGLETONS = [
+  '@backstage/backend-plugin-api',
+  '@backstage/plugin-auth-node',
+];
 
 const timings: Array<[string, number]> = [];
 
@@ -234,7 +239,7 @@ async function main() {
       'the release versions create-app wrote, exactly',
     );
     process.stdout.write(
-      `   pinned the ${pinned} @backstage/* dependencies of packages/backend to exactly the versions create-app wrote (COMPAT_DEPENDENCIES=latest leaves their ^ ranges)\n`,
+      `   pinned the ${pinned} @backstage/* dependencies of packages/backend to the versions create-app wrote, as root resolutions (COMPAT_DEPENDENCIES=latest leaves their ^ ranges)\n`,
     );
   } else if (dependencies !== 'latest') {
     throw new Error(
@@ -362,6 +367,15 @@ async function main() {
     }
     copies[pkg] = [...versions].sort();
   }
+  // The module's peer dependencies exist so that an app keeps one copy of
+  // each: two would mean the packed module brought its own.
+  for (const pkg of SINGLETONS) {
+    if ((copies[pkg] ?? []).length !== 1) {
+      throw new Error(
+        `${pkg}: expected one copy in the app, found ${copies[pkg]?.join(', ') || 'none'} (logs/why.log)`,
+      );
+    }
+  }
   await phase('tsc', () => appRun(['tsc'], 'tsc.log'));
   await phase('build app', () =>
     appRun(['workspace', 'app', 'build'], 'build.log'),
@@ -476,22 +490,32 @@ async function main() {
  * `httpRouter.addWebSocketHandler`, and the generated backend does not
  * start, with or without this module. The backend's direct dependencies
  * at exactly the versions create-app wrote give the backend its release
- * meant; the frontend keeps its ranges (exact pins there would split
+ * meant (as resolutions); the frontend keeps its ranges (exact pins there would split
  * shared libraries like core-plugin-api into copies no user has), and the
  * packages under test float on their own ranges.
  */
 function pinReleaseVersions(appDir: string) {
-  let pinned = 0;
-  const file = join(appDir, 'packages/backend/package.json');
-  const text = readFileSync(file, 'utf8').replace(
-    /("@backstage\/[^"]+": ")\^(\d)/g,
-    (_, key, digit) => {
-      pinned++;
-      return `${key}${digit}`;
-    },
+  const backend = JSON.parse(
+    readFileSync(join(appDir, 'packages/backend/package.json'), 'utf8'),
   );
-  writeFileSync(file, text);
-  return pinned;
+  const release: Record<string, string> = {};
+  for (const [name, range] of Object.entries<string>(
+    backend.dependencies ?? {},
+  )) {
+    if (name.startsWith('@backstage/') && /^\^\d/.test(range)) {
+      release[name] = range.slice(1);
+    }
+  }
+  // As resolutions, not as exact versions in packages/backend: every
+  // dependent then gets the release's version, as a lockfile made on the
+  // release day would give it (an exact version in the backend alone left
+  // plugin-auth-backend's `^0.7.6` free to pull plugin-auth-node 0.7.8 in
+  // next to the backend's 0.7.6).
+  const rootFile = join(appDir, 'package.json');
+  const root = JSON.parse(readFileSync(rootFile, 'utf8'));
+  root.resolutions = { ...root.resolutions, ...release };
+  writeFileSync(rootFile, `${JSON.stringify(root, null, 2)}\n`);
+  return Object.keys(release).length;
 }
 
 async function waitForCatalogUser(
