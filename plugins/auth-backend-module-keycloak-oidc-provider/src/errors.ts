@@ -30,12 +30,25 @@ export class KeycloakSessionEndedError extends SessionEndedError {
 }
 
 /**
+ * A dependency whose outage a 503 names. It travels in the JSON error body
+ * as `error.dependency` (Backstage's error handler serializes an error's own
+ * fields), so the frontend can tell the user what is down without parsing
+ * messages: the error's `name` must stay `ServiceUnavailableError`, which is
+ * what gives the 503.
+ *
+ * @public
+ */
+export type OutageDependency = 'keycloak' | 'session-store';
+
+/**
  * The session store (Redis) could not be reached. Transient: the session and
  * its cookie are kept, and the request answers 503.
  *
  * @public
  */
-export class SessionStoreUnavailableError extends ServiceUnavailableError {}
+export class SessionStoreUnavailableError extends ServiceUnavailableError {
+  readonly dependency: OutageDependency = 'session-store';
+}
 
 /**
  * Keycloak could not be reached or answered with something other than a
@@ -43,7 +56,9 @@ export class SessionStoreUnavailableError extends ServiceUnavailableError {}
  *
  * @public
  */
-export class KeycloakUnavailableError extends ServiceUnavailableError {}
+export class KeycloakUnavailableError extends ServiceUnavailableError {
+  readonly dependency: OutageDependency = 'keycloak';
+}
 
 /**
  * A back-channel logout token failed validation. The message names the

@@ -18,3 +18,4 @@ export {
   SessionEndedError,
   SessionStoreUnavailableError,
 } from './errors';
+export type { OutageDependency } from './errors';

@@ -113,9 +113,15 @@ describe('the sign-in popup during an outage', () => {
         const xhr = await refresh(signedIn, backend.authUrl);
         expect(xhr.status).toBe(503);
         expect(xhr.headers.get('content-type')).toMatch(/^application\/json/);
-        expect((await xhr.json()).error.message).toMatch(
+        const body = await xhr.json();
+        expect(body.error.message).toMatch(
           /^Session store \(Redis\) unavailable while reading the session/,
         );
+        // what the frontend's outage notice names, without parsing messages
+        expect(body.error).toMatchObject({
+          name: 'ServiceUnavailableError',
+          dependency: 'session-store',
+        });
 
         // the full cause is in the log, at warn
         expect(

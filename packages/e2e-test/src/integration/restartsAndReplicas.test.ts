@@ -183,9 +183,14 @@ describe('restarts and replicas (real Redis, real dev IdP)', () => {
     try {
       const res = await refresh(browser, app.authUrl);
       expect(res.status).toBe(503);
-      expect((await res.json()).error.message).toMatch(
+      const body = await res.json();
+      expect(body.error.message).toMatch(
         /^Keycloak token endpoint failed during refresh/,
       );
+      expect(body.error).toMatchObject({
+        name: 'ServiceUnavailableError',
+        dependency: 'keycloak',
+      });
       expect(res.headers.getSetCookie()).toEqual([]);
       expect(await sessionKeys(redis)).toEqual(expect.arrayContaining(before));
       expect(app.logger.requestWarnings()).toEqual([]);

@@ -2,13 +2,9 @@ import { ServiceUnavailableError } from '@backstage/errors';
 import {
   KeycloakUnavailableError,
   SessionStoreUnavailableError,
-} from '../errors';
-import {
-  escapeHtml,
-  outageDependencyOf,
-  renderOutagePage,
   type OutageDependency,
-} from './outagePage';
+} from '../errors';
+import { escapeHtml, outageDependencyOf, renderOutagePage } from './outagePage';
 
 describe('renderOutagePage', () => {
   it.each<[OutageDependency, string]>([

@@ -2,10 +2,8 @@ import type { Request, Response } from 'express';
 import {
   KeycloakUnavailableError,
   SessionStoreUnavailableError,
+  type OutageDependency,
 } from '../errors';
-
-/** A dependency whose outage the sign-in pages name. */
-export type OutageDependency = 'keycloak' | 'session-store';
 
 /** Seconds a browser is told to wait before trying again (`Retry-After`). */
 export const OUTAGE_RETRY_AFTER_SECONDS = 5;
@@ -28,11 +26,11 @@ const ADVICE = 'Your session is kept; try signing in again in a moment.';
 export function outageDependencyOf(
   error: unknown,
 ): OutageDependency | undefined {
-  if (error instanceof SessionStoreUnavailableError) {
-    return 'session-store';
-  }
-  if (error instanceof KeycloakUnavailableError) {
-    return 'keycloak';
+  if (
+    error instanceof SessionStoreUnavailableError ||
+    error instanceof KeycloakUnavailableError
+  ) {
+    return error.dependency;
   }
   return undefined;
 }
