@@ -13,9 +13,9 @@ import {
 } from './__testUtils__/KeycloakLikeServer';
 import { createKeycloakAuthenticator } from './authenticator';
 import type { KeycloakEnvironment, SessionAuthResult } from './authResult';
-import { SessionEndedError } from './errors';
+import { SessionEndedError, SessionStoreUnavailableError } from './errors';
 import { memorySessionStorage } from './session/memory/memorySessionStorage';
-import { newHandle } from './__testUtils__/sessionStoreContract';
+import { newHandle, sampleRecord } from './__testUtils__/sessionStoreContract';
 
 const APP_URL = 'http://localhost:3000';
 const SCOPE = 'openid profile email';
@@ -68,9 +68,10 @@ function setup(
   storage = memorySessionStorage(),
 ) {
   const environments: KeycloakEnvironment[] = [];
+  const logger = new CapturingLogger();
   const authenticator = createKeycloakAuthenticator({
     store: storage.sessions,
-    logger: new CapturingLogger(),
+    logger,
     session: {
       ttlSeconds: 3600,
       loginTtlSeconds: 600,
@@ -108,15 +109,24 @@ function setup(
       async req => authenticator.authenticate({ req }, env),
       { cookie },
     );
-  /** start, Keycloak's login page, callback: the result of a whole login */
-  async function login() {
+  /**
+   * start, Keycloak's login page, callback: the result of a whole login.
+   * `refreshCookie` is what the browser still holds from an earlier sign-in.
+   */
+  async function login(refreshCookie?: string) {
     const state = encodeOAuthState({ nonce: 'n-1', env: 'development' });
     const query = await keycloak.authorize((await start(state)).url);
-    const { value, error } = await callback(query);
+    const { value, error } = await callback(
+      query,
+      refreshCookie === undefined
+        ? loginCookie
+        : `${loginCookie}; keycloak-oidc-refresh-token=${refreshCookie}`,
+    );
     if (error) throw error;
     return { query, result: value as SessionAuthResult };
   }
   return {
+    logger,
     storage,
     store: storage.sessions,
     queries: storage.queries,
@@ -265,6 +275,119 @@ describe('authenticate', () => {
     } finally {
       keycloak.user = alice;
     }
+  });
+});
+
+describe('signing in again in the same browser', () => {
+  it('ends the session its refresh cookie named, keeps the new one, and does not revoke at Keycloak', async () => {
+    const { login, store, queries, logger } = setup();
+    const { result: first } = await login();
+    const previous = first.session.refreshToken!;
+    const revocations = keycloak.count('revoke');
+
+    const { result: second } = await login(previous);
+    const handle = second.session.refreshToken!;
+    expect(handle).not.toBe(previous);
+    expect(await store.getSession(previous)).toBeUndefined();
+    expect((await store.getSession(handle))?.record.sub).toBe(
+      keycloak.user.sub,
+    );
+    expect(await queries.listSessions({ sub: keycloak.user.sub })).toHaveLength(
+      1,
+    );
+    // the new login rides the same Keycloak session
+    expect(keycloak.count('revoke')).toBe(revocations);
+    expect(logger.lines).toContainEqual({
+      level: 'info',
+      message: expect.stringContaining(`keycloak user ${keycloak.user.sub}`),
+      meta: { keycloakSub: keycloak.user.sub },
+    });
+    expect(logger.dump()).not.toContain(previous);
+    expect(logger.dump()).not.toContain(handle);
+  });
+
+  it.each([
+    ['no refresh cookie', undefined],
+    ['an empty refresh cookie', ''],
+    ['a malformed refresh cookie', 'not-a-handle'],
+    ['a refresh cookie naming no session', newHandle()],
+  ])(
+    'signs in with %s, leaving the other sessions alone',
+    async (_, refreshCookie) => {
+      const { login, store, queries, logger } = setup();
+      const { result: other } = await login();
+      const deletes = jest.spyOn(store, 'deleteSession');
+
+      const { result } = await login(refreshCookie);
+      expect(result.sessionSignIn).toEqual({ isNew: true });
+      expect(
+        await store.getSession(result.session.refreshToken!),
+      ).toBeDefined();
+      expect(await store.getSession(other.session.refreshToken!)).toBeDefined();
+      expect(
+        await queries.listSessions({ sub: keycloak.user.sub }),
+      ).toHaveLength(2);
+      expect(deletes).not.toHaveBeenCalled();
+      expect(logger.lines.filter(l => l.level !== 'debug')).toEqual([]);
+    },
+  );
+
+  it("ends another user's older session too: the browser's cookie is overwritten either way", async () => {
+    const { login, store, env, logger } = setup();
+    const previousUser = sampleRecord({
+      ...env.binding,
+      sub: 'b0b00000-0000-4000-8000-000000000002',
+    });
+    const { handle: previous } = await store.createSession(
+      previousUser,
+      60_000,
+    );
+    const { result } = await login(previous);
+    expect(await store.getSession(previous)).toBeUndefined();
+    expect(await store.getSession(result.session.refreshToken!)).toBeDefined();
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'info',
+        meta: { keycloakSub: previousUser.sub },
+      }),
+    );
+  });
+
+  it("leaves alone another deployment's session (another client) the cookie names", async () => {
+    const { login, store, env, logger } = setup();
+    const { handle: theirs } = await store.createSession(
+      sampleRecord({ ...env.binding, clientId: 'another-backstage' }),
+      60_000,
+    );
+    const { result } = await login(theirs);
+    expect(await store.getSession(theirs)).toBeDefined();
+    expect(await store.getSession(result.session.refreshToken!)).toBeDefined();
+    expect(logger.lines.filter(l => l.level !== 'debug')).toEqual([]);
+  });
+
+  it('still signs in when the old session cannot be deleted, and warns without the handle', async () => {
+    const { login, store, logger } = setup();
+    const { result: first } = await login();
+    const previous = first.session.refreshToken!;
+    // a store may quote its argument; the log line must not
+    jest
+      .spyOn(store, 'deleteSession')
+      .mockRejectedValue(
+        new SessionStoreUnavailableError(
+          `Session store (Redis) unavailable while deleting the session ${previous}: Connection is closed`,
+        ),
+      );
+
+    const { result } = await login(previous);
+    const handle = result.session.refreshToken!;
+    expect(result.sessionSignIn).toEqual({ isNew: true });
+    expect(await store.getSession(handle)).toBeDefined();
+    const warnings = logger.lines.filter(l => l.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].message).toMatch(/Connection is closed/);
+    expect(logger.dump()).not.toContain(previous);
+    expect(logger.dump()).not.toContain(previous.split('.')[1]);
+    expect(logger.dump()).not.toContain(handle);
   });
 });
 

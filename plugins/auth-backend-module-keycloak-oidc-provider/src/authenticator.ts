@@ -41,6 +41,7 @@ import {
 import { sessionTtlMs } from './session/sessionTtl';
 import type { SessionRecord, SessionStore } from './session/types';
 import { isSameBrowser } from './signIn/browserBinding';
+import { endReplacedSession } from './signIn/endReplacedSession';
 import { startLogin } from './signIn/startLogin';
 
 export interface KeycloakAuthenticatorDeps {
@@ -155,6 +156,10 @@ export function createKeycloakAuthenticator(
         { keycloakSub: record.sub, evictedSessions: evicted },
       );
     }
+    await endReplacedSession(
+      { req, handle },
+      { store, logger, providerId: deps.provider.providerId, binding },
+    );
     return result(
       sessionClaims(record, idTokenClaims) as KeycloakIdTokenClaims,
       handle,

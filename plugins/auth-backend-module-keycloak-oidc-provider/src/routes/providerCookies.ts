@@ -47,6 +47,13 @@ function cookieAttributes(req: Request, options: ProviderCookieOptions) {
 }
 
 /**
+ * The cookie in which Backstage keeps the session handle (named by
+ * plugin-auth-node's `OAuthCookieManager`, which does not export the name).
+ */
+export const refreshCookieName = (providerId: string) =>
+  `${providerId}-refresh-token`;
+
+/**
  * Clears `<providerId>-refresh-token` so the browser really drops it (upstream
  * clears it only in its logout route). A handle is far below the cookie
  * chunking threshold, so there are no chunks.
@@ -56,7 +63,7 @@ export function clearRefreshCookie(
   res: Response,
   options: ProviderCookieOptions,
 ): void {
-  res.cookie(`${options.providerId}-refresh-token`, '', {
+  res.cookie(refreshCookieName(options.providerId), '', {
     ...cookieAttributes(req, options),
     maxAge: 0,
   });
