@@ -1,9 +1,11 @@
-import { OAuth2 } from '@backstage/core-app-api';
 import type {
   ConfigApi,
   DiscoveryApi,
   OAuthRequestApi,
 } from '@backstage/frontend-plugin-api';
+import { KeycloakOidcAuthConnector } from './connector/KeycloakOidcAuthConnector';
+import { KeycloakOidcAuth } from './KeycloakOidcAuth';
+import type { KeycloakOidcAuthApi } from './keycloakOidcAuthApiRef';
 import { keycloakOidcProvider } from './keycloakOidcProvider';
 
 /**
@@ -15,15 +17,17 @@ export function createKeycloakOidcAuth(deps: {
   configApi: ConfigApi;
   discoveryApi: DiscoveryApi;
   oauthRequestApi: OAuthRequestApi;
-}) {
+}): KeycloakOidcAuthApi {
   const { configApi, discoveryApi, oauthRequestApi } = deps;
-  return OAuth2.create({
-    configApi,
+  const connector = new KeycloakOidcAuthConnector({
     discoveryApi,
     oauthRequestApi,
     provider: keycloakOidcProvider,
     // the backend module reads auth.providers.keycloak-oidc.<environment>
-    environment: configApi.getOptionalString('auth.environment'),
-    defaultScopes: ['openid', 'profile', 'email'],
+    environment:
+      configApi.getOptionalString('auth.environment') ?? 'development',
+    redirectFlow:
+      configApi.getOptionalBoolean('enableExperimentalRedirectFlow') ?? false,
   });
+  return new KeycloakOidcAuth(connector, ['openid', 'profile', 'email']);
 }

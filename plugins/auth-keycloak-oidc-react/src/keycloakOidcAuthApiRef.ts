@@ -5,10 +5,25 @@ import {
   type ProfileInfoApi,
   type SessionApi,
 } from '@backstage/frontend-plugin-api';
+import type { SessionAvailabilityApi } from './sessionAvailability/SessionAvailability';
 
 /**
- * The keycloak-oidc provider as the frontend sees it: a generic OAuth2 API
- * whose backend routes live at /api/auth/keycloak-oidc.
+ * The keycloak-oidc auth API: Backstage's generic OAuth2 interfaces, and
+ * whether the session can be refreshed right now (an outage of Keycloak or
+ * the session store keeps the session; the sign-in page and the outage
+ * notice show it).
+ *
+ * @public
+ */
+export type KeycloakOidcAuthApi = OpenIdConnectApi &
+  ProfileInfoApi &
+  BackstageIdentityApi &
+  SessionApi &
+  SessionAvailabilityApi;
+
+/**
+ * The keycloak-oidc provider as the frontend sees it, its backend routes
+ * at /api/auth/keycloak-oidc.
  *
  * The id is the one the README's copy used, so apps moving from that copy
  * keep their references. Owned by the app plugin, like Backstage's own
@@ -19,6 +34,7 @@ import {
  *
  * @public
  */
-export const keycloakOidcAuthApiRef = createApiRef<
-  OpenIdConnectApi & ProfileInfoApi & BackstageIdentityApi & SessionApi
->().with({ id: 'auth.keycloak-oidc', pluginId: 'app' });
+export const keycloakOidcAuthApiRef = createApiRef<KeycloakOidcAuthApi>().with({
+  id: 'auth.keycloak-oidc',
+  pluginId: 'app',
+});

@@ -20,6 +20,9 @@ function authSession(state: SessionState, profile?: ProfileInfo) {
       },
     }),
     getProfile: async () => profile,
+    getSessionAvailability: () => ({ status: 'available' }),
+    subscribeToSessionAvailability: () => () => {},
+    retrySessionNow: () => {},
   } as unknown as typeof keycloakOidcAuthApiRef.T;
 }
 
@@ -54,7 +57,7 @@ function renderSettings(options: { withGithub?: boolean } = {}) {
 }
 
 describe('keycloakOidcAuthModule', () => {
-  it('adds the auth API, the sign-in page and the Settings entry to the app plugin', async () => {
+  it('adds the auth API, the sign-in page, the outage notice and the Settings entry to the app plugin', async () => {
     const { apis } = renderSettings();
     const { tree } = apis.get(coreApis.appTree)!.getTree();
 
@@ -63,6 +66,10 @@ describe('keycloakOidcAuthModule', () => {
       plugin: { pluginId: 'app' },
       attachTo: { id: 'app/root', input: 'signInPage' },
     });
+    expect(
+      tree.nodes.get('app-root-element:app/keycloak-oidc-outage-notice')
+        ?.instance,
+    ).toBeDefined();
     const settings = tree.nodes.get('app/keycloak-oidc-provider-settings');
     expect(settings?.instance).toBeDefined();
     expect(settings?.edges.attachedTo).toMatchObject({

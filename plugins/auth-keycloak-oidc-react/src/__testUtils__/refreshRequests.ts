@@ -23,7 +23,7 @@ export function recordingAuthDeps(): {
   const urls: string[] = [];
   jest.spyOn(global, 'fetch').mockImplementation(async input => {
     urls.push(input instanceof Request ? input.url : String(input));
-    return { ok: false, status: 401, statusText: 'Unauthorized' } as Response;
+    return new Response(null, { status: 401, statusText: 'Unauthorized' });
   });
   const oauthRequestApi: OAuthRequestApi = {
     createAuthRequester: () => async () => {

@@ -4,21 +4,19 @@ import {
 } from '@backstage/frontend-test-utils';
 import { SignInPageBlueprint } from '@backstage/plugin-app-react';
 import { screen, waitFor } from '@testing-library/react';
+import { fakeKeycloakApi } from '../__testUtils__/fakeKeycloakApi';
 import { keycloakOidcAuthApiRef } from '../keycloakOidcAuthApiRef';
 import { keycloakOidcSignInPageExtension } from './keycloakOidcSignInPageExtension';
 
 describe('keycloakOidcSignInPageExtension', () => {
   it('tries the session cookie on load, without a popup, and offers Keycloak', async () => {
-    const keycloak = {
-      getBackstageIdentity: jest.fn(async () => undefined),
-      getProfile: jest.fn(async () => undefined),
-    };
+    const { api } = fakeKeycloakApi();
     const KeycloakSignInPage = createExtensionTester(
       keycloakOidcSignInPageExtension,
     ).get(SignInPageBlueprint.dataRefs.component);
 
     await renderInTestApp(<KeycloakSignInPage onSignInSuccess={jest.fn()} />, {
-      apis: [[keycloakOidcAuthApiRef, keycloak]],
+      apis: [[keycloakOidcAuthApiRef, api]],
       config: { app: { title: 'Test app', baseUrl: 'http://localhost:3000' } },
     });
 
@@ -28,10 +26,10 @@ describe('keycloakOidcSignInPageExtension', () => {
     ).toBeInTheDocument();
     expect(screen.getByRole('button', { name: /sign in/i })).toBeVisible();
     await waitFor(() =>
-      expect(keycloak.getBackstageIdentity).toHaveBeenCalledWith({
+      expect(api.getBackstageIdentity).toHaveBeenCalledWith({
         optional: true,
       }),
     );
-    expect(keycloak.getBackstageIdentity).toHaveBeenCalledTimes(1);
+    expect(api.getBackstageIdentity).toHaveBeenCalledTimes(1);
   });
 });

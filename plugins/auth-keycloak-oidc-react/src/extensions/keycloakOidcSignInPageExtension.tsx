@@ -1,21 +1,19 @@
-import { SignInPage } from '@backstage/core-components';
 import { SignInPageBlueprint } from '@backstage/plugin-app-react';
-import { keycloakOidcSignInProvider } from '../keycloakOidcSignInProvider';
+import { KeycloakOidcSignInPage } from '../components/KeycloakOidcSignInPage';
 
 /**
- * The sign-in page (`sign-in-page:app`) with one provider: on every load
- * the page first asks the backend to refresh the session from its cookie,
- * so a reload (or a backend restart) never shows the button while the
- * Redis session is alive, and a dead one (401 after a Keycloak restart)
- * just leaves the button there, without an error. No `auto`: that would
- * open the login popup without a click, which browsers block.
+ * The sign-in page (`sign-in-page:app`): Keycloak as the one provider,
+ * tried silently from the session cookie on every load, so a reload (or a
+ * backend restart) never shows the button while the Redis session is
+ * alive, and a dead one (401 after a Keycloak restart) just leaves the
+ * button there, without an error; an outage shows what is down instead
+ * (KeycloakOidcSignInPage). No `auto`: that would open the login popup
+ * without a click, which browsers block.
  *
  * @public
  */
 export const keycloakOidcSignInPageExtension = SignInPageBlueprint.make({
   params: {
-    loader: async () => props => (
-      <SignInPage {...props} provider={keycloakOidcSignInProvider} />
-    ),
+    loader: async () => props => <KeycloakOidcSignInPage {...props} />,
   },
 });
