@@ -165,6 +165,51 @@ describe('the sign-in popup during an outage', () => {
       }
     });
 
+    it('/start shows the page when Keycloak stopped after discovery, and stores no pending login', async () => {
+      const idp = await DevIdp.start();
+      const redisServer = await RedisServer.start();
+      const redis = redisServer.client();
+      const backend = await startKeycloakTestBackend({
+        issuer: idp.issuer,
+        redisUrl: redisServer.url,
+      });
+      try {
+        // discovery done and cached by a sign-in
+        await signIn(new Browser(), backend.authUrl, 'alice');
+        const keysBefore = (await redis.keys('*')).sort();
+        await idp.stop();
+
+        await expectOutagePage(
+          await fetch(`${backend.authUrl}${START}`, {
+            headers: NAVIGATION,
+            redirect: 'manual',
+          }),
+          'Keycloak is unreachable',
+        );
+        expect((await redis.keys('*')).sort()).toEqual(keysBefore);
+        expect(
+          backend.logger.lines.some(
+            l =>
+              l.level === 'warn' &&
+              /\/start answered the keycloak outage page: Keycloak at .* cannot be reached to start a sign-in: .*ECONNREFUSED/.test(
+                l.message,
+              ),
+          ),
+        ).toBe(true);
+
+        // and a sign-in goes through once it is back
+        await idp.start();
+        const browser = new Browser();
+        await signIn(browser, backend.authUrl, 'alice');
+        expect((await refresh(browser, backend.authUrl)).status).toBe(200);
+      } finally {
+        await backend.stop();
+        redis.disconnect();
+        await redisServer.dispose();
+        await idp.stop();
+      }
+    });
+
     it('the callback shows the page when the token exchange cannot reach Keycloak', async () => {
       const idp = await DevIdp.start();
       const redisServer = await RedisServer.start();

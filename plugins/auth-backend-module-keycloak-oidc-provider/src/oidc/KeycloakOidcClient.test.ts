@@ -174,3 +174,72 @@ describe('KeycloakOidcClient.userInfo', () => {
     );
   });
 });
+
+/**
+ * /start's check that Keycloak answers: the authorization URL comes from
+ * cached metadata, so without it an outage shows in the sign-in popup as
+ * the browser's own "This site can't be reached".
+ */
+describe('KeycloakOidcClient.assertReachable', () => {
+  let keycloak: KeycloakLikeServer;
+  let discovery: Respond | undefined;
+
+  beforeAll(async () => {
+    keycloak = await KeycloakLikeServer.start();
+    keycloak.intercept = call =>
+      call.endpoint === 'discovery' ? discovery : undefined;
+  });
+
+  afterAll(() => keycloak.close());
+
+  it('passes while Keycloak answers, after discovery is cached', async () => {
+    const client = keycloak.client();
+    await client.authorizationUrl({
+      state: 's',
+      scope: 'openid',
+      transaction: {
+        codeVerifier: 'v'.repeat(43),
+        nonce: 'n',
+        browserBinding: 'b',
+        createdAt: 0,
+      },
+    });
+    const before = keycloak.count('discovery');
+
+    await expect(client.assertReachable()).resolves.toBeUndefined();
+    expect(keycloak.count('discovery')).toBe(before + 1);
+  });
+
+  it('is a KeycloakUnavailableError when Keycloak answers 5xx', async () => {
+    discovery = json(503, { error: 'temporarily_unavailable' });
+    try {
+      const error = await keycloak
+        .client()
+        .assertReachable()
+        .catch(e => e);
+      expect(error).toBeInstanceOf(KeycloakUnavailableError);
+      expect(error.message).toMatch(/HTTP 503/);
+    } finally {
+      discovery = undefined;
+    }
+  });
+
+  it('is a KeycloakUnavailableError naming the cause when nothing listens', async () => {
+    const closedPort = await freePort();
+    const unreachable = new KeycloakOidcClient({
+      metadataUrl: `http://127.0.0.1:${closedPort}/realms/test`,
+      clientId: 'backstage',
+      clientSecret: 'secret',
+      callbackUrl: 'http://localhost:7007/cb',
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      timeoutMs: 1000,
+    });
+    const error = await unreachable.assertReachable().catch(e => e);
+    expect(error).toBeInstanceOf(KeycloakUnavailableError);
+    expect(error.message).toMatch(
+      new RegExp(
+        `^Keycloak at http://127.0.0.1:${closedPort}/realms/test cannot be reached to start a sign-in: .*ECONNREFUSED`,
+      ),
+    );
+  });
+});

@@ -80,6 +80,19 @@ function isKeycloakUnreachable(error: unknown, depth = 0): boolean {
 }
 
 /**
+ * The discovery document's URL for a configured `metadataUrl`, which may be
+ * the issuer or the document itself, as openid-client's `discovery` takes
+ * either.
+ */
+function discoveryUrlOf(metadataUrl: string): URL {
+  const url = new URL(metadataUrl);
+  if (!url.pathname.includes('/.well-known/')) {
+    url.pathname = `${url.pathname.replace(/\/$/, '')}/.well-known/openid-configuration`;
+  }
+  return url;
+}
+
+/**
  * How long a refresh grant may take before we abort it. Longer than the
  * configured `timeout` on purpose: once Keycloak has answered a refresh
  * grant with rotation on, the token we sent is spent, so an answer that
@@ -173,6 +186,35 @@ export class KeycloakOidcClient {
     });
     config[oidc.customFetch] = keepRefreshGrantsAlive(refreshGrantTimeoutMs(o));
     return config;
+  }
+
+  /**
+   * Throws a KeycloakUnavailableError unless Keycloak answers its discovery
+   * document now (any status below 500). Asked at `/start`: the
+   * authorization URL is built from cached metadata, so without this a
+   * Keycloak outage reaches the user as the browser's own "This site can't
+   * be reached" in the sign-in popup instead of the module's outage page.
+   * One GET of a document Keycloak serves from memory, per sign-in.
+   */
+  async assertReachable(): Promise<void> {
+    const { metadataUrl, timeoutMs } = this.#options;
+    let status: number;
+    try {
+      const res = await fetch(discoveryUrlOf(metadataUrl), {
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      status = res.status;
+      await res.body?.cancel();
+    } catch (error) {
+      throw new KeycloakUnavailableError(
+        `Keycloak at ${metadataUrl} cannot be reached to start a sign-in: ${describe(error)}`,
+      );
+    }
+    if (status >= 500) {
+      throw new KeycloakUnavailableError(
+        `Keycloak at ${metadataUrl} cannot be reached to start a sign-in: HTTP ${status}`,
+      );
+    }
   }
 
   async authorizationUrl(params: {

@@ -11,7 +11,8 @@ import { browserBindingOf, newLoginSecret } from './browserBinding';
 /**
  * `/start`: a login transaction (PKCE verifier, OIDC nonce, the hash of a
  * new login cookie's secret) counted against the pending-login budget, the
- * HttpOnly login cookie, and Keycloak's authorization URL.
+ * HttpOnly login cookie, and Keycloak's authorization URL, once Keycloak
+ * has been seen to answer.
  */
 export async function startLogin(
   input: { req: Request; state: string; scope: string },
@@ -41,6 +42,9 @@ export async function startLogin(
     scope: input.scope,
     transaction,
   });
+  // the URL came from cached metadata; a down Keycloak gets the outage page
+  // now rather than the browser's error page in the popup
+  await client.assertReachable();
   const ttlMs = session.loginTtlSeconds * 1000;
   const stored = await store.putLoginTransaction(
     input.state,
