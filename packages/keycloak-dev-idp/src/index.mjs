@@ -27,6 +27,8 @@ const OIDC = '/protocol/openid-connect';
  * @property {number} [port] 8180; 0 picks a free port
  * @property {string} [host] listen address, default 127.0.0.1
  * @property {string} [publicHost] host in the issuer URL, default localhost
+ * @property {number} [publicPort] port in the issuer URL, default the one it
+ *   listens on: set it when it is reached through a proxy on another port
  * @property {string} [realm] default 'backstage'
  * @property {string} [clientId] default 'backstage'
  * @property {string} [clientSecret] default 'backstage-dev-secret'
@@ -67,6 +69,7 @@ export async function startDevIdp(options = {}) {
     port: 8180,
     host: '127.0.0.1',
     publicHost: 'localhost',
+    publicPort: /** @type {number | undefined} */ (undefined),
     realm: 'backstage',
     clientId: 'backstage',
     clientSecret: 'backstage-dev-secret',
@@ -119,7 +122,7 @@ export async function startDevIdp(options = {}) {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : o.port;
-  const issuer = `http://${o.publicHost}:${port}${realmPath}`;
+  const issuer = `http://${o.publicHost}:${o.publicPort ?? port}${realmPath}`;
 
   const adapter = createMemoryAdapter();
   const jwks = loadOrCreateJwks(o.keysFile);

@@ -14,6 +14,10 @@ const { values } = parseArgs({
       type: 'string',
       default: env.DEV_IDP_PUBLIC_HOST ?? 'localhost',
     },
+    'public-port': {
+      type: 'string',
+      default: env.DEV_IDP_PUBLIC_PORT || undefined,
+    },
     realm: { type: 'string', default: env.DEV_IDP_REALM ?? 'backstage' },
     'client-id': {
       type: 'string',
@@ -106,6 +110,10 @@ const idp = await startDevIdp({
   port,
   host: values.host,
   publicHost: values['public-host'],
+  publicPort:
+    values['public-port'] === undefined
+      ? undefined
+      : number('public-port', values['public-port']),
   realm,
   clientId: values['client-id'],
   clientSecret: values['client-secret'],
