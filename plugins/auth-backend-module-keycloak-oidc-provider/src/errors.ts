@@ -47,6 +47,7 @@ export type OutageDependency = 'keycloak' | 'session-store';
  * @public
  */
 export class SessionStoreUnavailableError extends ServiceUnavailableError {
+  /** Serialized into the 503's body as `error.dependency` */
   readonly dependency: OutageDependency = 'session-store';
 }
 
@@ -57,6 +58,7 @@ export class SessionStoreUnavailableError extends ServiceUnavailableError {
  * @public
  */
 export class KeycloakUnavailableError extends ServiceUnavailableError {
+  /** Serialized into the 503's body as `error.dependency` */
   readonly dependency: OutageDependency = 'keycloak';
 }
 

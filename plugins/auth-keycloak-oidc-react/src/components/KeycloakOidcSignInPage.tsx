@@ -12,7 +12,9 @@ import { useSessionAvailability } from './useSessionAvailability';
  * @public
  */
 export interface KeycloakOidcSignInPageProps {
+  /** Called once, with the signed-in user's identity */
   onSignInSuccess(identityApi: IdentityApi): void;
+  /** Rendered by the app's sign-in wrapper; unused here */
   children?: ReactNode;
 }
 

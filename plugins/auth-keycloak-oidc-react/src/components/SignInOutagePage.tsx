@@ -42,7 +42,7 @@ export function SignInOutagePage(props: {
             }
           >
             <Typography variant="body1" paragraph>
-              Your session is kept. You will be signed in again by yourself as
+              Your session is kept. You will be signed back in automatically as
               soon as it is back.
             </Typography>
             <Typography variant="body2" color="textSecondary">

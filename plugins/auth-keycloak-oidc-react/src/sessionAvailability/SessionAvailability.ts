@@ -35,6 +35,7 @@ export type SessionAvailability =
  * @public
  */
 export interface SessionAvailabilityApi {
+  /** The current state; the same object until it changes */
   getSessionAvailability(): SessionAvailability;
   /** Calls `listener` after every change; returns the unsubscribe function */
   subscribeToSessionAvailability(listener: () => void): () => void;
