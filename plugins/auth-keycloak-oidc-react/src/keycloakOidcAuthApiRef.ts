@@ -1,6 +1,7 @@
 import {
   createApiRef,
   type BackstageIdentityApi,
+  type OAuthApi,
   type OpenIdConnectApi,
   type ProfileInfoApi,
   type SessionApi,
@@ -8,14 +9,16 @@ import {
 import type { SessionAvailabilityApi } from './sessionAvailability/SessionAvailability';
 
 /**
- * The keycloak-oidc auth API: Backstage's generic OAuth2 interfaces, and
+ * The keycloak-oidc auth API: Backstage's generic OAuth2 interfaces (the
+ * Keycloak access token for Keycloak-protected APIs included), and
  * whether the session can be refreshed right now (an outage of Keycloak or
  * the session store keeps the session; the sign-in page and the outage
  * notice show it).
  *
  * @public
  */
-export type KeycloakOidcAuthApi = OpenIdConnectApi &
+export type KeycloakOidcAuthApi = OAuthApi &
+  OpenIdConnectApi &
   ProfileInfoApi &
   BackstageIdentityApi &
   SessionApi &

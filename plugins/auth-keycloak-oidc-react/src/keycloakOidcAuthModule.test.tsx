@@ -10,6 +10,8 @@ import { screen } from '@testing-library/react';
 import { keycloakOidcAuthApiRef } from './keycloakOidcAuthApiRef';
 import { keycloakOidcAuthModule } from './keycloakOidcAuthModule';
 
+const AVAILABLE = { status: 'available' } as const;
+
 /** An auth API as Settings uses it: a session state and a profile */
 function authSession(state: SessionState, profile?: ProfileInfo) {
   return {
@@ -20,7 +22,7 @@ function authSession(state: SessionState, profile?: ProfileInfo) {
       },
     }),
     getProfile: async () => profile,
-    getSessionAvailability: () => ({ status: 'available' }),
+    getSessionAvailability: () => AVAILABLE,
     subscribeToSessionAvailability: () => () => {},
     retrySessionNow: () => {},
   } as unknown as typeof keycloakOidcAuthApiRef.T;

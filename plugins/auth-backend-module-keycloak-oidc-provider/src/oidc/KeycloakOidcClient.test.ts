@@ -210,6 +210,20 @@ describe('KeycloakOidcClient.assertReachable', () => {
     expect(keycloak.count('discovery')).toBe(before + 1);
   });
 
+  it('asks once for concurrent sign-ins, and trusts an answer for a moment', async () => {
+    const client = keycloak.client();
+    const before = keycloak.count('discovery');
+
+    await Promise.all([
+      client.assertReachable(),
+      client.assertReachable(),
+      client.assertReachable(),
+    ]);
+    await client.assertReachable();
+
+    expect(keycloak.count('discovery')).toBe(before + 1);
+  });
+
   it('is a KeycloakUnavailableError when Keycloak answers 5xx', async () => {
     discovery = json(503, { error: 'temporarily_unavailable' });
     try {

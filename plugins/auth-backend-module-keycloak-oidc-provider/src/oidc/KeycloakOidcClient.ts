@@ -79,6 +79,9 @@ function isKeycloakUnreachable(error: unknown, depth = 0): boolean {
   return isKeycloakUnreachable((error as { cause?: unknown }).cause, depth + 1);
 }
 
+/** How long Keycloak answering `/start`'s check is trusted */
+const REACHABLE_FOR_MS = 2_000;
+
 /**
  * The discovery document's URL for a configured `metadataUrl`, which may be
  * the issuer or the document itself, as openid-client's `discovery` takes
@@ -132,6 +135,8 @@ function keepRefreshGrantsAlive(timeoutMs: number): oidc.CustomFetch {
 export class KeycloakOidcClient {
   readonly #options: KeycloakProviderOptions;
   #configuration?: Promise<oidc.Configuration>;
+  #reachability?: Promise<void>;
+  #reachableUntil = 0;
 
   constructor(options: KeycloakProviderOptions) {
     this.#options = options;
@@ -190,13 +195,24 @@ export class KeycloakOidcClient {
 
   /**
    * Throws a KeycloakUnavailableError unless Keycloak answers its discovery
-   * document now (any status below 500). Asked at `/start`: the
-   * authorization URL is built from cached metadata, so without this a
-   * Keycloak outage reaches the user as the browser's own "This site can't
-   * be reached" in the sign-in popup instead of the module's outage page.
-   * One GET of a document Keycloak serves from memory, per sign-in.
+   * document (any status below 500). Asked at `/start`: the authorization
+   * URL is built from cached metadata, so without this a Keycloak outage
+   * reaches the user as the browser's own "This site can't be reached" in
+   * the sign-in popup instead of the module's outage page. Unauthenticated
+   * clients can call `/start` at will, so concurrent checks share one GET
+   * and an answer is trusted for REACHABLE_FOR_MS.
    */
-  async assertReachable(): Promise<void> {
+  assertReachable(): Promise<void> {
+    if (Date.now() < this.#reachableUntil) {
+      return Promise.resolve();
+    }
+    this.#reachability ??= this.#checkReachable().finally(() => {
+      this.#reachability = undefined;
+    });
+    return this.#reachability;
+  }
+
+  async #checkReachable(): Promise<void> {
     const { metadataUrl, timeoutMs } = this.#options;
     let status: number;
     try {
@@ -215,6 +231,7 @@ export class KeycloakOidcClient {
         `Keycloak at ${metadataUrl} cannot be reached to start a sign-in: HTTP ${status}`,
       );
     }
+    this.#reachableUntil = Date.now() + REACHABLE_FOR_MS;
   }
 
   async authorizationUrl(params: {

@@ -1,7 +1,7 @@
 import { mockApis } from '@backstage/frontend-test-utils';
 import type { OAuthRequestApi } from '@backstage/frontend-plugin-api';
 
-type Answer = Response | 'no answer';
+type Answer = Response | 'no answer' | Promise<Response>;
 
 /** A /refresh answer with a session: Keycloak tokens and a Backstage token */
 export function sessionAnswer(
@@ -26,6 +26,15 @@ export function sessionAnswer(
       expiresInSeconds: options.backstageExpiresIn ?? 3600,
     },
   });
+}
+
+/** An answer the test gives later: `answer.resolve(response)` */
+export function laterAnswer() {
+  let resolve!: (response: Response) => void;
+  const promise = new Promise<Response>(r => {
+    resolve = r;
+  });
+  return { promise, resolve };
 }
 
 /** Moves the clock into OAuth2's refresh window of a new session's tokens */
@@ -73,7 +82,7 @@ export function scriptedBackend(...answers: Answer[]) {
     if (answer === 'no answer') {
       throw new TypeError('Failed to fetch');
     }
-    return answer;
+    return await answer;
   });
   const loginRequired = jest.fn(async () => {
     throw new Error('Login Required dialog');

@@ -20,8 +20,10 @@ describe('KeycloakOidcOutageNotice', () => {
 
     act(() => fake.setUnavailable('session-store', 4));
 
-    const notice = await screen.findByRole('status');
-    expect(notice).toHaveTextContent(
+    expect(await screen.findByRole('status')).toHaveTextContent(
+      'The session store is unavailable. You stay signed in;',
+    );
+    expect(screen.getByTestId('keycloak-oidc-outage-notice')).toHaveTextContent(
       'The session store is unavailable. You stay signed in; next try in 4 s.',
     );
     expect(screen.queryByRole('dialog')).toBeNull();
@@ -29,6 +31,18 @@ describe('KeycloakOidcOutageNotice', () => {
 
     act(() => fake.setAvailable());
     expect(screen.queryByRole('status')).toBeNull();
+  });
+
+  it('renders nothing for an API that reports no availability (an own OAuth2)', async () => {
+    const fake = fakeKeycloakApi();
+    fake.setSessionState(SessionState.SignedIn);
+    const { getSessionAvailability, subscribeToSessionAvailability, ...plain } =
+      fake.api;
+    await renderInTestApp(<KeycloakOidcOutageNotice />, {
+      apis: [[keycloakOidcAuthApiRef, plain as typeof fake.api]],
+    });
+
+    expect(screen.queryByTestId('keycloak-oidc-outage-notice')).toBeNull();
   });
 
   it('stays away before sign-in (the sign-in page says it there)', async () => {

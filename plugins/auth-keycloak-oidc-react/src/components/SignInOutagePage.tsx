@@ -45,7 +45,8 @@ export function SignInOutagePage(props: {
               Your session is kept. You will be signed back in automatically as
               soon as it is back.
             </Typography>
-            <Typography variant="body2" color="textSecondary">
+            {/* ticks every second: kept out of what screen readers announce */}
+            <Typography variant="body2" color="textSecondary" aria-hidden>
               Next try {retryPhrase(secondsLeft)}.
             </Typography>
           </InfoCard>

@@ -3,15 +3,28 @@ import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
 import type { KeycloakOidcAuthApi } from '../keycloakOidcAuthApiRef';
 import type { SessionAvailability } from '../sessionAvailability/SessionAvailability';
 
-/** The API's session availability, re-rendering on every change. */
+const ALWAYS_AVAILABLE: SessionAvailability = { status: 'available' };
+
+/**
+ * The API's session availability, re-rendering on every change. An app
+ * that provides its own `auth.keycloak-oidc` API (a plain OAuth2, a test
+ * double) has no availability to report: always available, as before.
+ */
 export function useSessionAvailability(
   api: KeycloakOidcAuthApi,
 ): SessionAvailability {
+  const reports =
+    typeof api.getSessionAvailability === 'function' &&
+    typeof api.subscribeToSessionAvailability === 'function';
   const subscribe = useCallback(
-    (listener: () => void) => api.subscribeToSessionAvailability(listener),
-    [api],
+    (listener: () => void) =>
+      reports ? api.subscribeToSessionAvailability(listener) : () => {},
+    [api, reports],
   );
-  const snapshot = useCallback(() => api.getSessionAvailability(), [api]);
+  const snapshot = useCallback(
+    () => (reports ? api.getSessionAvailability() : ALWAYS_AVAILABLE),
+    [api, reports],
+  );
   return useSyncExternalStore(subscribe, snapshot);
 }
 

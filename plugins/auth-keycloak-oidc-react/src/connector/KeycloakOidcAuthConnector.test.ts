@@ -1,5 +1,6 @@
 import { SessionState } from '@backstage/frontend-plugin-api';
 import {
+  laterAnswer,
   outageAnswer,
   pastRefreshPoint,
   scriptedBackend,
@@ -84,9 +85,14 @@ describe('the keycloak-oidc API during an outage', () => {
     expect(backend.urls).toHaveLength(4);
     expect(api.getSessionAvailability()).toEqual({ status: 'available' });
 
-    // back to the backend for the app's next refresh
+    // the app's next refresh gets the session the retry fetched...
+    expect((await api.getBackstageIdentity())?.token).toBe('backstage-token-2');
+    expect(backend.urls).toHaveLength(4);
+    // ...and the one after it asks the backend again
+    pastRefreshPoint();
     backend.answer(sessionAnswer({ token: 'backstage-token-3' }));
     expect((await api.getBackstageIdentity())?.token).toBe('backstage-token-3');
+    expect(backend.urls).toHaveLength(5);
     expect(backend.loginRequired).not.toHaveBeenCalled();
   });
 
@@ -176,5 +182,101 @@ describe('the keycloak-oidc API during an outage', () => {
 
     expect(backend.urls).toHaveLength(2);
     expect(api.getSessionAvailability()).toEqual({ status: 'available' });
+  });
+
+  it('asked for a scope the session lacks during an outage: a connection error, not "Login Required"', async () => {
+    const backend = scriptedBackend(sessionAnswer(), outageAnswer('keycloak'));
+    const api = createKeycloakOidcAuth(backend.deps);
+    const states = sessionStates(api);
+    await api.getBackstageIdentity();
+    pastRefreshPoint();
+    await api.getBackstageIdentity();
+
+    await expect(api.getAccessToken('offline_access')).rejects.toMatchObject({
+      name: 'AuthConnectionError',
+    });
+    expect(backend.loginRequired).not.toHaveBeenCalled();
+    expect(states.at(-1)).toBe(SessionState.SignedIn);
+  });
+
+  it('a sign-out during an outage forgets the session even though the backend could not be told, and stops retrying', async () => {
+    const backend = scriptedBackend(
+      sessionAnswer(),
+      outageAnswer('session-store'),
+      outageAnswer('session-store'), // the /logout
+    );
+    const api = createKeycloakOidcAuth(backend.deps);
+    await api.getBackstageIdentity();
+    pastRefreshPoint();
+    await api.getBackstageIdentity();
+
+    await expect(api.signOut()).rejects.toThrow(
+      'Logout request failed, Service Unavailable',
+    );
+    expect(api.getSessionAvailability()).toEqual({ status: 'available' });
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(backend.urls).toHaveLength(3);
+
+    // nothing to serve any more: the next refresh asks the backend
+    backend.answer(signedOutAnswer());
+    await expect(
+      api.getBackstageIdentity({ optional: true }),
+    ).resolves.toBeUndefined();
+    expect(backend.urls).toHaveLength(4);
+  });
+
+  it('drops the answer of a retry that was on its way when the user signed out', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    const late = laterAnswer();
+    const backend = scriptedBackend(sessionAnswer(), outageAnswer('keycloak'));
+    const api = createKeycloakOidcAuth(backend.deps);
+    await api.getBackstageIdentity();
+    pastRefreshPoint();
+    await api.getBackstageIdentity();
+
+    backend.answer(late.promise, Response.json({}));
+    await jest.advanceTimersByTimeAsync(2_000); // the retry is asking
+    await api.signOut();
+    late.resolve(sessionAnswer({ token: 'backstage-token-2' }));
+    await jest.advanceTimersByTimeAsync(0);
+
+    expect(api.getSessionAvailability()).toEqual({ status: 'available' });
+    // an outage now has no session to serve: the late one was dropped
+    backend.answer(outageAnswer('keycloak'));
+    await expect(
+      api.getBackstageIdentity({ optional: true }),
+    ).resolves.toBeUndefined();
+  });
+
+  it('"Try now" while a retry is on its way asks nothing more', async () => {
+    const late = laterAnswer();
+    const backend = scriptedBackend(outageAnswer('keycloak'), late.promise);
+    const api = createKeycloakOidcAuth(backend.deps);
+    await api.getBackstageIdentity({ optional: true });
+
+    api.retrySessionNow();
+    api.retrySessionNow();
+    api.retrySessionNow();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(backend.urls).toHaveLength(2);
+
+    late.resolve(sessionAnswer());
+    await jest.advanceTimersByTimeAsync(0);
+    expect(api.getSessionAvailability()).toEqual({ status: 'available' });
+  });
+
+  it("the session a successful retry fetched answers the sign-in page's next refresh, without a second request", async () => {
+    const backend = scriptedBackend(outageAnswer('keycloak'), sessionAnswer());
+    const api = createKeycloakOidcAuth(backend.deps);
+    await api.getBackstageIdentity({ optional: true });
+
+    api.retrySessionNow();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(api.getSessionAvailability()).toEqual({ status: 'available' });
+
+    expect((await api.getBackstageIdentity({ optional: true }))?.token).toBe(
+      'backstage-token-1',
+    );
+    expect(backend.urls).toHaveLength(2);
   });
 });

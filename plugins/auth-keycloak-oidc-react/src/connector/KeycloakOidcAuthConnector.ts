@@ -15,11 +15,18 @@ import {
   type AvailabilityMonitorOptions,
 } from '../sessionAvailability/AvailabilityMonitor';
 import type { SessionDependency } from '../sessionAvailability/SessionAvailability';
-import { refreshOutcomeOf } from './refreshOutcome';
+import { refreshOutcomeOf, type RefreshOutcome } from './refreshOutcome';
 import { toOAuth2Session, type ClientAuthResponse } from './toOAuth2Session';
 
 /** A Backstage token this close to its expiry is not served during an outage */
 const TOKEN_EXPIRY_MARGIN_MS = 5_000;
+
+/**
+ * How long the session a successful retry fetched answers the app's next
+ * refresh, so the sign-in page coming back after an outage does not ask the
+ * backend a second time.
+ */
+const RETRIED_SESSION_FRESH_MS = 5_000;
 
 /**
  * An outage, under the name core-app-api's session manager keeps a session
@@ -67,13 +74,21 @@ export interface KeycloakOidcAuthConnectorOptions {
  */
 export class KeycloakOidcAuthConnector implements AuthConnector<OAuth2Session> {
   readonly availability: AvailabilityMonitor;
+  /** The last session the backend gave, kept to answer during an outage */
   #session?: OAuth2Session;
   #scopes?: Set<string>;
+  /** Until when #session, fetched by a retry, answers the next refresh */
+  #retriedSessionFreshUntil = 0;
+  /**
+   * Bumped by sign-in and sign-out: an answer to a refresh that started
+   * before is about a session the app no longer has, and is dropped.
+   */
+  #generation = 0;
   readonly #requestSignIn: (scopes: Set<string>) => Promise<OAuth2Session>;
 
   constructor(private readonly options: KeycloakOidcAuthConnectorOptions) {
     this.availability = new AvailabilityMonitor(
-      () => this.#refreshAtBackend(this.#scopes),
+      () => this.#retry(),
       options.retry,
     );
     this.#requestSignIn = options.oauthRequestApi.createAuthRequester({
@@ -93,15 +108,25 @@ export class KeycloakOidcAuthConnector implements AuthConnector<OAuth2Session> {
   async refreshSession(
     options?: AuthConnectorRefreshSessionOptions,
   ): Promise<OAuth2Session> {
+    const scopes = options?.scopes;
     const availability = this.availability.get();
     if (availability.status === 'unavailable') {
       // the retry loop is asking the backend; the app waits for it
-      return this.#duringOutage(availability.dependency);
+      return this.#duringOutage(availability.dependency, scopes);
     }
-    return this.#refreshAtBackend(options?.scopes);
+    if (Date.now() < this.#retriedSessionFreshUntil && this.#session) {
+      this.#retriedSessionFreshUntil = 0;
+      if (hasScopes(this.#session, scopes)) {
+        return this.#session;
+      }
+    }
+    return this.#refreshAtBackend(scopes);
   }
 
   async removeSession(): Promise<void> {
+    // forgotten whether or not the backend can be told: a sign-out during
+    // an outage must not leave the session to be served again
+    this.#forget();
     const res = await fetch(await this.#url('/logout'), {
       method: 'POST',
       headers: { 'x-requested-with': 'XMLHttpRequest' },
@@ -114,8 +139,6 @@ export class KeycloakOidcAuthConnector implements AuthConnector<OAuth2Session> {
       (error as Error & { status?: number }).status = res.status;
       throw error;
     }
-    this.#session = undefined;
-    this.availability.reportAvailable();
     const body = await res.json().catch(() => undefined);
     const logoutUrl = (body as { logoutUrl?: unknown } | undefined)?.logoutUrl;
     if (typeof logoutUrl === 'string' && isNavigable(logoutUrl)) {
@@ -125,26 +148,40 @@ export class KeycloakOidcAuthConnector implements AuthConnector<OAuth2Session> {
     }
   }
 
+  /** The retry loop's refresh: its session answers the app's next one */
+  async #retry(): Promise<void> {
+    await this.#refreshAtBackend(this.#scopes);
+    if (this.availability.get().status === 'available' && this.#session) {
+      this.#retriedSessionFreshUntil = Date.now() + RETRIED_SESSION_FRESH_MS;
+    }
+  }
+
   async #refreshAtBackend(scopes?: Set<string>): Promise<OAuth2Session> {
     this.#scopes = scopes ?? this.#scopes;
+    const generation = this.#generation;
     const url = await this.#url('/refresh', {
       optional: true,
       scope: this.#scopes && [...this.#scopes].join(' '),
     });
-    let response: Response;
+    let outcome: RefreshOutcome;
     try {
-      response = await withRefreshLock(url, () =>
+      const response = await withRefreshLock(url, () =>
         fetch(url, {
           headers: { 'x-requested-with': 'XMLHttpRequest' },
           credentials: 'include',
         }),
       );
+      outcome = await refreshOutcomeOf(response);
     } catch {
-      return this.#outage('backstage');
+      outcome = { kind: 'outage', dependency: 'backstage' };
     }
-    const outcome = await refreshOutcomeOf(response);
+    if (generation !== this.#generation) {
+      // signed in or out meanwhile: this answer is about another session
+      throw new SessionUnavailableError('unknown');
+    }
     if (outcome.kind === 'outage') {
-      return this.#outage(outcome.dependency);
+      this.availability.reportOutage(outcome.dependency);
+      return this.#duringOutage(outcome.dependency, scopes);
     }
     this.availability.reportAvailable();
     if (outcome.kind === 'refused') {
@@ -158,22 +195,35 @@ export class KeycloakOidcAuthConnector implements AuthConnector<OAuth2Session> {
     return this.#keep(outcome.body);
   }
 
-  #outage(dependency: SessionDependency): OAuth2Session {
-    this.availability.reportOutage(dependency);
-    return this.#duringOutage(dependency);
-  }
-
-  #duringOutage(dependency: SessionDependency): OAuth2Session {
+  /**
+   * The session the app has, while its Backstage token is valid and it has
+   * the scopes asked for (a session without them would make the session
+   * manager ask for a new sign-in); otherwise a connection error, which
+   * keeps the session in the app.
+   */
+  #duringOutage(
+    dependency: SessionDependency,
+    scopes: Set<string> | undefined,
+  ): OAuth2Session {
     const session = this.#session;
     const expiresAt = session?.backstageIdentity?.expiresAt?.getTime();
     if (
       session &&
+      hasScopes(session, scopes) &&
       (expiresAt === undefined ||
         expiresAt - Date.now() > TOKEN_EXPIRY_MARGIN_MS)
     ) {
       return session;
     }
     throw new SessionUnavailableError(dependency);
+  }
+
+  /** Drops the session and any retry: after sign-out, or before sign-in */
+  #forget() {
+    this.#generation++;
+    this.#session = undefined;
+    this.#retriedSessionFreshUntil = 0;
+    this.availability.reportAvailable();
   }
 
   #keep(response: ClientAuthResponse): OAuth2Session {
@@ -200,7 +250,7 @@ export class KeycloakOidcAuthConnector implements AuthConnector<OAuth2Session> {
       width: 450,
       height: 730,
     });
-    this.availability.reportAvailable();
+    this.#forget();
     return this.#keep(payload as ClientAuthResponse);
   }
 
@@ -219,6 +269,13 @@ export class KeycloakOidcAuthConnector implements AuthConnector<OAuth2Session> {
       );
     return `${base}/${this.options.provider.id}${path}?${params.join('&')}`;
   }
+}
+
+/** Whether `session` has every scope asked for (none asked: yes) */
+function hasScopes(session: OAuth2Session, scopes: Set<string> | undefined) {
+  return [...(scopes ?? [])].every(scope =>
+    session.providerInfo.scopes.has(scope),
+  );
 }
 
 /**

@@ -29,6 +29,7 @@ export class AvailabilityMonitor {
   #state: SessionAvailability = AVAILABLE;
   #failedRetries = 0;
   #timer?: ReturnType<typeof setTimeout>;
+  #retrying = false;
   readonly #listeners = new Set<() => void>();
   readonly #firstRetryMs: number;
   readonly #maxRetryMs: number;
@@ -80,8 +81,9 @@ export class AvailabilityMonitor {
     this.#set(AVAILABLE);
   }
 
+  /** Retries at once, unless a retry is already on its way */
   retryNow(): void {
-    if (this.#state.status !== 'unavailable') {
+    if (this.#state.status !== 'unavailable' || this.#retrying) {
       return;
     }
     this.#cancel();
@@ -104,8 +106,13 @@ export class AvailabilityMonitor {
 
   #runRetry() {
     this.#timer = undefined;
+    this.#retrying = true;
     // the refresh reports its own outcome; its rejection is that report's
-    this.retry().catch(() => {});
+    this.retry()
+      .catch(() => {})
+      .finally(() => {
+        this.#retrying = false;
+      });
   }
 
   #cancel() {
