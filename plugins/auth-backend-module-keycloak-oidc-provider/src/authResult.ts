@@ -50,6 +50,13 @@ export interface SessionAuthResult extends KeycloakAuthResult {
     isNew: boolean;
     /** The entity the session signed in as, as stored */
     entityRef?: string;
+    /**
+     * Ends the session this browser held before the login (its refresh
+     * cookie is about to be overwritten); run only once the sign-in
+     * resolver accepted the login, so a refused one loses nothing. Never
+     * throws.
+     */
+    endReplacedSession?: () => Promise<void>;
   };
 }
 

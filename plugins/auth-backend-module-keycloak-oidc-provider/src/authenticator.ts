@@ -156,14 +156,17 @@ export function createKeycloakAuthenticator(
         { keycloakSub: record.sub, evictedSessions: evicted },
       );
     }
-    await endReplacedSession(
-      { req, handle },
-      { store, logger, providerId: deps.provider.providerId, binding },
-    );
     return result(
       sessionClaims(record, idTokenClaims) as KeycloakIdTokenClaims,
       handle,
-      { isNew: true },
+      {
+        isNew: true,
+        endReplacedSession: () =>
+          endReplacedSession(
+            { req, handle },
+            { store, logger, providerId: deps.provider.providerId, binding },
+          ),
+      },
       record,
     );
   }

@@ -7,7 +7,14 @@ import {
   type KeycloakTestBackend,
 } from '../fixtures/KeycloakTestBackend';
 import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
-import { refresh, refreshWithCookie, signIn } from '../fixtures/signIn';
+import {
+  completeCallback,
+  loginUntilCallback,
+  refresh,
+  refreshCookieName,
+  refreshWithCookie,
+  signIn,
+} from '../fixtures/signIn';
 import { devUsers } from '../fixtures/users';
 
 jest.setTimeout(60_000);
@@ -26,9 +33,11 @@ describe('signing in again in the same browser (real Redis, real dev IdP)', () =
     idp = await DevIdp.start();
     redisServer = await RedisServer.start();
     redis = redisServer.client();
+    // carol is not in the catalog: the sign-in resolver refuses her
     backend = await startKeycloakTestBackend({
       issuer: idp.issuer,
       redisUrl: redisServer.url,
+      users: ['alice', 'bob'],
     });
   });
 
@@ -84,5 +93,33 @@ describe('signing in again in the same browser (real Redis, real dev IdP)', () =
     const logs = backend.logger.dump();
     expect(logs).not.toContain(previous);
     expect(logs).not.toContain(handle);
+  });
+
+  it('a refused sign-in in the same browser leaves the older session alive', async () => {
+    const alice = await signIn(new Browser(), backend.authUrl, 'alice');
+    const [aliceKey] = await sessionKeysOf(redis, alice);
+    // a browser that holds alice's refresh cookie, but no IdP session (so
+    // the IdP asks who signs in: carol)
+    const browser = new Browser();
+    await browser.jar.setCookie(
+      `${refreshCookieName()}=${alice}; Path=${new URL(backend.authUrl).pathname}`,
+      backend.authUrl,
+    );
+
+    const callbackUrl = await loginUntilCallback(
+      browser,
+      backend.authUrl,
+      'carol',
+    );
+    const refused = await completeCallback(
+      browser,
+      callbackUrl,
+      backend.authUrl,
+    );
+    expect(refused.headers.get('location')).toMatch(/\?error=/);
+
+    expect(await redis.exists(aliceKey)).toBe(1);
+    expect((await refreshWithCookie(backend.authUrl, alice)).status).toBe(200);
+    expect((await refresh(browser, backend.authUrl)).status).toBe(200);
   });
 });

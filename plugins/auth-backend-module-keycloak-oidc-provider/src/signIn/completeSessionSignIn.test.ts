@@ -116,6 +116,26 @@ describe('completeSessionSignIn', () => {
       expect(metrics.logins).toEqual(['refused']);
     });
 
+    it("ends the browser's older session only once the resolver accepted the login", async () => {
+      const endReplacedSession = jest.fn(async () => {});
+      await expect(
+        signIn(
+          async () => {
+            throw new NotFoundError('User not found');
+          },
+          sessionResult(handle, { isNew: true, endReplacedSession }),
+        ),
+      ).rejects.toThrow('User not found');
+      expect(endReplacedSession).not.toHaveBeenCalled();
+
+      ({ handle } = await store.createSession(sampleRecord(), 60_000));
+      await signIn(
+        async () => signedInAs(ALICE),
+        sessionResult(handle, { isNew: true, endReplacedSession }),
+      );
+      expect(endReplacedSession).toHaveBeenCalledTimes(1);
+    });
+
     it('records the entity the session signed in as, and counts it ok', async () => {
       const alice = await signedInAs(ALICE);
       let context: unknown;

@@ -9,7 +9,8 @@ import type { SessionStore } from '../session/types';
 /**
  * The sign-in resolver decides whether a Keycloak login becomes a Backstage
  * sign-in; this applies its verdict to the stored session. A refused login
- * leaves no session behind; an accepted one (and a refresh that resolves to
+ * leaves no session behind, and the session the browser held before alive;
+ * an accepted one ends that older session, and (and a refresh that resolves to
  * another entity) records which entity the session signed in as, so the
  * admin API can find it by user and log lines can name the user; logins are
  * counted by verdict.
@@ -38,6 +39,7 @@ export function completeSessionSignIn(
     }
     if (isNew) {
       metrics.login('ok');
+      await result.sessionSignIn.endReplacedSession?.();
     }
     const resolved = decodeJwt(signIn.token).sub;
     if (resolved && resolved !== entityRef) {
