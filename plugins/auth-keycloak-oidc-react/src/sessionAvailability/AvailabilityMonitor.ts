@@ -30,6 +30,8 @@ export class AvailabilityMonitor {
   #failedRetries = 0;
   #timer?: ReturnType<typeof setTimeout>;
   #retrying = false;
+  /** Removes the browser event listeners an outage added */
+  #stopWatchingBrowser?: () => void;
   readonly #listeners = new Set<() => void>();
   readonly #firstRetryMs: number;
   readonly #maxRetryMs: number;
@@ -71,12 +73,15 @@ export class AvailabilityMonitor {
       nextRetryAt = new Date(Date.now() + delayMs);
       this.#schedule(delayMs);
     }
+    this.#watchBrowser();
     this.#set({ status: 'unavailable', dependency, since, nextRetryAt });
   }
 
   /** A refresh got an answer that is not an outage (a session, or a 401). */
   reportAvailable(): void {
     this.#cancel();
+    this.#stopWatchingBrowser?.();
+    this.#stopWatchingBrowser = undefined;
     this.#failedRetries = 0;
     this.#set(AVAILABLE);
   }
@@ -88,6 +93,27 @@ export class AvailabilityMonitor {
     }
     this.#cancel();
     this.#runRetry();
+  }
+
+  /**
+   * During an outage, a browser back online or a tab shown again (a laptop
+   * waking up) retries at once instead of waiting up to the longest
+   * backoff.
+   */
+  #watchBrowser() {
+    if (this.#stopWatchingBrowser || typeof window === 'undefined') {
+      return;
+    }
+    const retryNow = () => this.retryNow();
+    const retryIfVisible = () => {
+      if (document.visibilityState === 'visible') this.retryNow();
+    };
+    window.addEventListener('online', retryNow);
+    document.addEventListener('visibilitychange', retryIfVisible);
+    this.#stopWatchingBrowser = () => {
+      window.removeEventListener('online', retryNow);
+      document.removeEventListener('visibilitychange', retryIfVisible);
+    };
   }
 
   #delayMs(failedRetries: number): number {
