@@ -1,13 +1,7 @@
-import type { Redis } from 'ioredis';
-import type { Browser, Page } from 'playwright-core';
-import { RedisServer } from '@redis-session/test-support';
-import { appBackendConfig } from '../fixtures/appBackendConfig';
-import { AppSession, withScreenshots } from '../fixtures/AppSession';
-import { BackendProcess } from '../fixtures/BackendProcess';
-import { assertAppBuilt } from '../fixtures/builtApp';
-import { launchChromium } from '../fixtures/Chromium';
+import type { Page } from 'playwright-core';
+import { withScreenshots, type AppSession } from '../fixtures/AppSession';
 import { DevIdp } from '../fixtures/DevIdp';
-import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
+import { OneBackendApp } from '../fixtures/OneBackendApp';
 
 jest.setTimeout(180_000);
 
@@ -25,30 +19,19 @@ const BACK_WITHIN_MS = 45_000;
  */
 describe('the app in a browser during an outage', () => {
   let idp: DevIdp;
-  let redisServer: RedisServer;
-  let redis: Redis;
-  let backend: BackendProcess;
-  let browser: Browser;
-  const sessions: AppSession[] = [];
+  let app: OneBackendApp;
+  let redisDown = false;
 
   const idpOrigin = () => new URL(idp.issuer).origin;
-  const sessionKeys = async () =>
-    (await redis.keys(sessionKeyPattern(PREFIX))).sort();
 
-  async function openSignedIn() {
-    const session = await AppSession.open(browser, backend.url);
-    sessions.push(session);
-    expect(await session.goto()).toBe('sign-in');
-    await session.signIn('alice');
-    return session;
+  async function stopRedis() {
+    redisDown = true;
+    await app.redisServer.stop();
   }
 
-  /** A browser with no session, on the sign-in card */
-  async function openSignedOut() {
-    const session = await AppSession.open(browser, backend.url);
-    sessions.push(session);
-    expect(await session.goto()).toBe('sign-in');
-    return session;
+  async function startRedis() {
+    await app.redisServer.start();
+    redisDown = false;
   }
 
   /** The sign-in popup that a click on "Sign in" opens, once it loaded */
@@ -61,48 +44,14 @@ describe('the app in a browser during an outage', () => {
     return popup;
   }
 
-  async function expectReadableOutagePage(popup: Page, headline: string) {
-    await popup.getByRole('heading', { name: headline }).waitFor();
-    const text = await popup.locator('body').innerText();
-    expect(text).toContain(
-      'Your session is kept; try signing in again in a moment.',
-    );
-    const html = await popup.content();
-    for (const internal of ['{"error"', 'enableOfflineQueue', 'ECONNREFUSED']) {
-      expect(html).not.toContain(internal);
-    }
-  }
-
   beforeAll(async () => {
-    assertAppBuilt();
-    [idp, redisServer, browser] = await Promise.all([
-      DevIdp.start(['--access-token-ttl', '60'], { proxied: true }),
-      RedisServer.start({ persistent: true }),
-      launchChromium(),
-    ]);
-    redis = redisServer.client();
-    backend = await BackendProcess.create(listenPort =>
-      appBackendConfig({
-        publicUrl: `http://localhost:${listenPort}`,
-        listenPort,
-        redisUrl: redisServer.url,
-        prefix: PREFIX,
-        issuer: idp.issuer,
-      }),
-    );
-    await backend.start();
-    await backend.waitForCatalogUser('alice');
+    idp = await DevIdp.start(['--access-token-ttl', '60'], { proxied: true });
+    app = await OneBackendApp.start({
+      issuer: idp.issuer,
+      prefix: PREFIX,
+      persistentRedis: true,
+    });
   });
-
-  let redisDown = false;
-  async function stopRedis() {
-    redisDown = true;
-    await redisServer.stop();
-  }
-  async function startRedis() {
-    await redisServer.start();
-    redisDown = false;
-  }
 
   afterEach(async () => {
     // whatever a failed test left down comes back for the next one
@@ -111,20 +60,16 @@ describe('the app in a browser during an outage', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(sessions.map(s => s.close()));
-    await browser?.close();
-    await backend?.dispose();
-    redis?.disconnect();
-    await redisServer?.dispose();
+    await app?.dispose();
     await idp?.stop();
   });
 
   it(
     'Keycloak unreachable at a reload: the page says so instead of offering a sign-in, keeps the session, and signs in by itself when Keycloak is back',
     withScreenshots(async () => {
-      const session = await openSignedIn();
+      const session = await app.openSignedIn();
       const cookie = (await session.refreshCookie())!.value;
-      const keys = await sessionKeys();
+      const keys = await app.sessionKeys();
 
       await idp.cutOff();
       expect(await session.reload()).toBe('outage');
@@ -138,7 +83,7 @@ describe('the app in a browser during an outage', () => {
       expect(await session.signInButton.count()).toBe(0);
       expect(await session.alerts()).toEqual([]);
       expect((await session.refreshCookie())?.value).toBe(cookie);
-      expect(await sessionKeys()).toEqual(keys);
+      expect(await app.sessionKeys()).toEqual(keys);
       await session.readmeScreenshot('outage-on-load');
 
       const mark = session.requests.length;
@@ -149,7 +94,7 @@ describe('the app in a browser during an outage', () => {
       expect(session.context.pages()).toHaveLength(1);
       expect(session.requestsTo(idpOrigin(), mark)).toEqual([]);
       expect((await session.refreshCookie())?.value).toBe(cookie);
-      expect(await sessionKeys()).toEqual(keys);
+      expect(await app.sessionKeys()).toEqual(keys);
       expect(await session.text('user-entity-ref')).toBe('user:default/alice');
       expect(await session.alerts()).toEqual([]);
     }),
@@ -158,9 +103,9 @@ describe('the app in a browser during an outage', () => {
   it(
     'the session store down at a reload: the page names it, and signs in by itself once Redis is back with its AOF',
     withScreenshots(async () => {
-      const session = await openSignedIn();
+      const session = await app.openSignedIn();
       const cookie = (await session.refreshCookie())!.value;
-      const keys = await sessionKeys();
+      const keys = await app.sessionKeys();
 
       await stopRedis();
       expect(await session.reload()).toBe('outage');
@@ -181,7 +126,7 @@ describe('the app in a browser during an outage', () => {
       expect(session.context.pages()).toHaveLength(1);
       expect(session.requestsTo(idpOrigin(), mark)).toEqual([]);
       expect((await session.refreshCookie())?.value).toBe(cookie);
-      expect(await sessionKeys()).toEqual(keys);
+      expect(await app.sessionKeys()).toEqual(keys);
       expect(await session.alerts()).toEqual([]);
     }),
   );
@@ -189,8 +134,8 @@ describe('the app in a browser during an outage', () => {
   it(
     'Keycloak unreachable mid-session: a notice instead of "Login Required", the app keeps working, and the notice goes by itself',
     withScreenshots(async () => {
-      const session = await openSignedIn();
-      const keys = await sessionKeys();
+      const session = await app.openSignedIn();
+      const keys = await app.sessionKeys();
 
       await idp.cutOff();
       // the page reads the session again: a refresh, past its refresh point
@@ -223,32 +168,35 @@ describe('the app in a browser during an outage', () => {
       expect(await session.alerts()).toEqual([]);
       expect(await session.text('user-entity-ref')).toBe('user:default/alice');
       // no second session: the user never signed in again
-      expect(await sessionKeys()).toEqual(keys);
+      expect(await app.sessionKeys()).toEqual(keys);
       expect(session.context.pages()).toHaveLength(1);
     }),
   );
 
-  it(
-    'the sign-in popup during a Keycloak outage is a readable page',
-    withScreenshots(async () => {
-      const session = await openSignedOut();
-      await idp.cutOff();
+  it.each([
+    ['Keycloak', 'Keycloak is unreachable', () => idp.cutOff()],
+    ['session store', 'The session store is unavailable', () => stopRedis()],
+  ])(
+    'the sign-in popup during a %s outage is a readable page',
+    (_, headline, stop) =>
+      withScreenshots(async () => {
+        const session = await app.openSignedOut();
+        await stop();
 
-      const popup = await signInPopup(session);
+        const popup = await signInPopup(session);
 
-      await expectReadableOutagePage(popup, 'Keycloak is unreachable');
-    }),
-  );
-
-  it(
-    'the sign-in popup during a session store outage is a readable page',
-    withScreenshots(async () => {
-      const session = await openSignedOut();
-      await stopRedis();
-
-      const popup = await signInPopup(session);
-
-      await expectReadableOutagePage(popup, 'The session store is unavailable');
-    }),
+        await popup.getByRole('heading', { name: headline }).waitFor();
+        expect(await popup.locator('body').innerText()).toContain(
+          'Your session is kept; try signing in again in a moment.',
+        );
+        const html = await popup.content();
+        for (const internal of [
+          '{"error"',
+          'enableOfflineQueue',
+          'ECONNREFUSED',
+        ]) {
+          expect(html).not.toContain(internal);
+        }
+      })(),
   );
 });
