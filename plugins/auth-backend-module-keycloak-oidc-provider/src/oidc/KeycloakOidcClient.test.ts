@@ -11,6 +11,18 @@ import {
   KeycloakOidcClient,
 } from './KeycloakOidcClient';
 
+/** A client whose Keycloak would be at `port`, where nothing listens */
+function clientOfNothing(port: number) {
+  return new KeycloakOidcClient({
+    metadataUrl: `http://127.0.0.1:${port}/realms/test`,
+    clientId: 'backstage',
+    clientSecret: 'secret',
+    callbackUrl: 'http://localhost:7007/cb',
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    timeoutMs: 1000,
+  });
+}
+
 /**
  * How the client classifies Keycloak's answers to a refresh, against a
  * local HTTP server that answers like a failing Keycloak would.
@@ -96,14 +108,7 @@ describe('KeycloakOidcClient.refresh', () => {
 
   it('reports an unreachable Keycloak at discovery, and retries discovery later', async () => {
     const closedPort = await freePort();
-    const unreachable = new KeycloakOidcClient({
-      metadataUrl: `http://127.0.0.1:${closedPort}/realms/test`,
-      clientId: 'backstage',
-      clientSecret: 'secret',
-      callbackUrl: 'http://localhost:7007/cb',
-      tokenEndpointAuthMethod: 'client_secret_basic',
-      timeoutMs: 1000,
-    });
+    const unreachable = clientOfNothing(closedPort);
     const error = await unreachable.refresh('rt').catch(e => e);
     expect(error).toBeInstanceOf(KeycloakUnavailableError);
     expect(error.message).toMatch(
@@ -240,14 +245,7 @@ describe('KeycloakOidcClient.assertReachable', () => {
 
   it('is a KeycloakUnavailableError naming the cause when nothing listens', async () => {
     const closedPort = await freePort();
-    const unreachable = new KeycloakOidcClient({
-      metadataUrl: `http://127.0.0.1:${closedPort}/realms/test`,
-      clientId: 'backstage',
-      clientSecret: 'secret',
-      callbackUrl: 'http://localhost:7007/cb',
-      tokenEndpointAuthMethod: 'client_secret_basic',
-      timeoutMs: 1000,
-    });
+    const unreachable = clientOfNothing(closedPort);
     const error = await unreachable.assertReachable().catch(e => e);
     expect(error).toBeInstanceOf(KeycloakUnavailableError);
     expect(error.message).toMatch(

@@ -9,10 +9,10 @@ import type { SessionStore } from '../session/types';
 /**
  * The sign-in resolver decides whether a Keycloak login becomes a Backstage
  * sign-in; this applies its verdict to the stored session. A refused login
- * leaves no session behind, and the session the browser held before alive;
- * an accepted one ends that older session, and (and a refresh that resolves to
- * another entity) records which entity the session signed in as, so the
- * admin API can find it by user and log lines can name the user; logins are
+ * leaves no session behind, and the session the browser held before alive.
+ * An accepted one ends that older session and (like a refresh that resolves
+ * to another entity) records which entity the session signed in as, so the
+ * admin API can find it by user and log lines can name the user. Logins are
  * counted by verdict.
  */
 export function completeSessionSignIn(
