@@ -45,4 +45,21 @@ if (isMainThread && process.env.PROMETHEUS_PORT !== 'off') {
   );
   const meterProvider = new MeterProvider({ readers: [exporter] });
   metrics.setGlobalMeterProvider(meterProvider);
+
+  // The event loop's delay (p99 since the previous scrape), named as
+  // OpenTelemetry's Node.js runtime conventions name it: the first sign of
+  // a backend that cannot keep up, before latency shows it.
+  const { monitorEventLoopDelay } = require('node:perf_hooks');
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  meterProvider
+    .getMeter('example-backend-runtime')
+    .createObservableGauge('nodejs.eventloop.delay.p99', {
+      unit: 's',
+      description: 'Event loop delay, 99th percentile since the last scrape',
+    })
+    .addCallback(result => {
+      result.observe(delay.percentile(99) / 1e9);
+      delay.reset();
+    });
 }

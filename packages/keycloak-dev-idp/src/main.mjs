@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // @ts-check
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,6 +51,7 @@ const { values } = parseArgs({
       default: env.DEV_IDP_ROTATE_REFRESH_TOKENS === 'false',
     },
     'keys-file': { type: 'string', default: env.DEV_IDP_KEYS_FILE },
+    'users-file': { type: 'string', default: env.DEV_IDP_USERS_FILE },
     'jwt-access-tokens': {
       type: 'boolean',
       default: env.DEV_IDP_JWT_ACCESS_TOKENS === 'true',
@@ -104,6 +106,25 @@ const number = (
   return n;
 };
 
+/** The realm's users from --users-file (a JSON array), else the defaults */
+const readUsers = (/** @type {string | undefined} */ file) => {
+  if (!file) return undefined;
+  const users = JSON.parse(readFileSync(file, 'utf8'));
+  const fields = ['sub', 'username', 'password', 'email', 'givenName'];
+  const bad = Array.isArray(users)
+    ? users.findIndex(
+        u => !fields.every(f => typeof u?.[f] === 'string' && u[f]),
+      )
+    : 0;
+  if (bad >= 0) {
+    console.error(
+      `keycloak-dev-idp: --users-file ${file} must be a JSON array of users with ${fields.join(', ')} (and familyName); entry ${bad} is not`,
+    );
+    process.exit(2);
+  }
+  return users.map(u => ({ familyName: '', ...u }));
+};
+
 const port = number('port', values.port);
 const realm = /** @type {string} */ (values.realm);
 const idp = await startDevIdp({
@@ -129,6 +150,7 @@ const idp = await startDevIdp({
   rotateRefreshTokens: !values['no-rotate-refresh-tokens'],
   jwtAccessTokens: values['jwt-access-tokens'],
   claimsAtUserinfoOnly: values['claims-at-userinfo-only'],
+  users: readUsers(values['users-file']),
   keysFile:
     values['keys-file'] ??
     join(tmpdir(), `keycloak-dev-idp-${realm}-${port}-jwks.json`),
