@@ -196,6 +196,45 @@ describe('completeSessionSignIn', () => {
     });
   });
 
+  describe('a resolver that gets no answer from the catalog', () => {
+    const unreachable = () =>
+      new TypeError('fetch failed', {
+        cause: Object.assign(new Error('connect ECONNREFUSED'), {
+          code: 'ECONNREFUSED',
+        }),
+      });
+
+    it('is a 503 on a refresh, and the session stays', async () => {
+      const outcome = signIn(
+        async () => {
+          throw unreachable();
+        },
+        sessionResult(handle, { isNew: false }),
+      );
+      await expect(outcome).rejects.toMatchObject({
+        name: 'ServiceUnavailableError',
+        message: expect.stringContaining('the session is kept'),
+      });
+      expect(await store.getSession(handle)).toBeDefined();
+      expect(metrics.logins).toEqual([]);
+    });
+
+    it('is a 503 on a new login, which leaves no session and counts as an error', async () => {
+      const outcome = signIn(
+        async () => {
+          throw unreachable();
+        },
+        sessionResult(handle, { isNew: true }),
+      );
+      await expect(outcome).rejects.toMatchObject({
+        name: 'ServiceUnavailableError',
+        message: expect.stringContaining('try signing in again'),
+      });
+      expect(await store.getSession(handle)).toBeUndefined();
+      expect(metrics.logins).toEqual(['error']);
+    });
+  });
+
   describe('a result that is not a session result', () => {
     it('passes through: the resolver decides, the store and the counters are untouched', async () => {
       const { sessionSignIn: _, ...plain } = sessionResult(handle, {

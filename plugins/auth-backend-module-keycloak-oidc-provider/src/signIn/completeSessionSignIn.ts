@@ -1,15 +1,19 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
+import { ServiceUnavailableError } from '@backstage/errors';
 import type { SignInResolver } from '@backstage/plugin-auth-node';
 import { decodeJwt } from 'jose';
 import { isSessionAuthResult, type KeycloakAuthResult } from '../authResult';
 import { logText } from '../logging/logText';
 import type { SessionMetrics } from '../metrics/SessionMetrics';
 import type { SessionStore } from '../session/types';
+import { isResolverOutage } from './resolverOutage';
 
 /**
  * The sign-in resolver decides whether a Keycloak login becomes a Backstage
  * sign-in; this applies its verdict to the stored session. A refused login
  * leaves no session behind, and the session the browser held before alive.
+ * A resolver that got no answer (resolverOutage.ts) refused nothing: that
+ * is a 503, and a refreshed session stays.
  * An accepted one ends that older session and (like a refresh that resolves
  * to another entity) records which entity the session signed in as, so the
  * admin API can find it by user and log lines can name the user. Logins are
@@ -31,9 +35,18 @@ export function completeSessionSignIn(
     try {
       signIn = await resolver(info, ctx);
     } catch (error) {
+      const outage = isResolverOutage(error);
       if (isNew) {
-        metrics.login('refused');
+        metrics.login(outage ? 'error' : 'refused');
         await store.deleteSession(handle).catch(() => {});
+      }
+      if (outage) {
+        throw new ServiceUnavailableError(
+          `The sign-in resolver could not get an answer (the catalog is unreachable or failing); ${
+            isNew ? 'try signing in again' : 'the session is kept'
+          }: ${logText((error as Error).message)}`,
+          error,
+        );
       }
       throw error;
     }
