@@ -32,7 +32,10 @@ import {
   recordRefreshFailure,
   recordRefreshSuccess,
 } from './refresh/recordRefreshOutcome';
-import { SessionRefresher } from './refresh/SessionRefresher';
+import {
+  refreshLockLeaseMs,
+  SessionRefresher,
+} from './refresh/SessionRefresher';
 import { clearRefreshCookie, loginCookieName } from './routes/providerCookies';
 import {
   assertWellFormedHandle,
@@ -214,7 +217,7 @@ export function createKeycloakAuthenticator(
       try {
         assertWellFormedHandle(handle);
         outcome = await refresher.refresh(handle, context.client, {
-          lockLeaseMs: context.options.timeoutMs + 5000,
+          lockLeaseMs: refreshLockLeaseMs(context.options.timeoutMs),
           answerWithinMs: context.options.timeoutMs,
           binding: context.binding,
         });

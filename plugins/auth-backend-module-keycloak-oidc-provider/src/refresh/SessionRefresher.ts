@@ -4,6 +4,7 @@ import {
   KeycloakSessionEndedError,
   KeycloakUnavailableError,
   SessionEndedError,
+  SessionStoreUnavailableError,
 } from '../errors';
 import {
   KeycloakInvalidGrantError,
@@ -18,6 +19,11 @@ import { sessionTtlMs } from '../session/sessionTtl';
 import type { SessionStore, StoredSession } from '../session/types';
 
 const LOCK_POLL_MS = 50;
+/** Retries of a granted refresh's write: 100 ms doubling to 2 s */
+const STORE_RETRY_FIRST_MS = 100;
+const STORE_RETRY_MAX_MS = 2_000;
+/** Clocks and the read that took the lock: trust the lease this much less */
+const LEASE_MARGIN_MS = 1_000;
 
 export interface RefreshOutcome {
   session: StoredSession;
@@ -36,7 +42,12 @@ export interface RefreshOutcome {
  * which sessions are this environment's.
  */
 export interface RefreshOptions {
-  /** Lease of the refresh lock; renewed while Keycloak is being asked */
+  /**
+   * Lease of the refresh lock; renewed while Keycloak is being asked. It
+   * bounds both how long a holder that died blocks the session's refresh
+   * at Keycloak and how long a holder cut off from Redis may keep trying to
+   * store what Keycloak granted.
+   */
   lockLeaseMs: number;
   /** Where this environment makes sessions; others are missing here */
   binding?: SessionBinding;
@@ -45,6 +56,18 @@ export interface RefreshOptions {
    * (see KeycloakOidcClient.refresh) and its answer is stored when it comes.
    */
   answerWithinMs: number;
+}
+
+/**
+ * The refresh lock's lease for a Keycloak call `timeout`: 30 s, or the
+ * timeout and 5 s when that is longer. Long enough that a replica cut off
+ * from Redis for a while (a partition, a failover) still stores what
+ * Keycloak granted before another replica may refresh with the spent
+ * token. A holder that died holds up only that session's refreshes that
+ * need Keycloak (503, the session kept), and only that long.
+ */
+export function refreshLockLeaseMs(timeoutMs: number): number {
+  return Math.max(30_000, timeoutMs + 5_000);
 }
 
 const sessionGone = () =>
@@ -61,10 +84,12 @@ const sessionGone = () =>
  * A refresh grant Keycloak may have granted is never abandoned: with
  * rotation the token we sent is spent once Keycloak answers, so the call
  * keeps its lock (renewing the lease) and stores its answer even after the
- * browser's request has given up; waiters then use it. What remains is a
- * holder killed mid-call: its answer is lost, and Keycloak's "Refresh
- * Token Max Reuse" (docs/operations.md) decides whether the next refresh
- * with the old token is still accepted.
+ * browser's request has given up; waiters then use it. A write Redis
+ * fails is tried again for as long as the lease holds. What remains is a
+ * holder killed mid-call, or cut off from Redis for longer than the lease:
+ * its answer is lost, and Keycloak's "Refresh Token Max Reuse"
+ * (docs/operations.md) decides whether the next refresh with the old token
+ * is still accepted.
  *
  * Redis round trips: 1 when fresh; 2 around the Keycloak call (read and
  * lock in one script, then write and unlock in one script), plus a lease
@@ -137,7 +162,9 @@ export class SessionRefresher {
   /**
    * Another request (maybe on another replica) is refreshing: wait for the
    * token set it stores instead of calling Keycloak again. Keep trying the
-   * lock too, so a holder that died blocks only for its lease.
+   * lock too, so a holder that died blocks only for its lease. Wait no
+   * longer than the holder's own browser would (`answerWithinMs`): the
+   * lease may be far longer, and the browser retries.
    */
   async #waitForHolder(
     handle: string,
@@ -146,9 +173,9 @@ export class SessionRefresher {
     refreshOptions: RefreshOptions,
   ): Promise<RefreshOutcome> {
     const { store, now } = this.deps;
-    const { lockLeaseMs } = refreshOptions;
+    const { lockLeaseMs, answerWithinMs } = refreshOptions;
     const seen = current.record.refreshToken;
-    const waitUntil = now() + lockLeaseMs + 1000;
+    const waitUntil = now() + answerWithinMs;
     for (;;) {
       await new Promise(r => setTimeout(r, LOCK_POLL_MS));
       const read = await store.readForRefresh(handle, { leaseMs: lockLeaseMs });
@@ -214,12 +241,21 @@ export class SessionRefresher {
   ): Promise<RefreshOutcome> {
     const { store, now } = this.deps;
     let released = false;
+    // until then no other request can have taken the lock (and refreshed
+    // with the token we are spending); the read took it just before
+    let leaseHeldUntil = now() + lockLeaseMs - LEASE_MARGIN_MS;
     const renewal = setInterval(
-      () =>
+      () => {
+        const renewing = now();
         store
           .renewRefreshLock(handle, lockToken, lockLeaseMs)
-          .then(renewed => renewed || this.#lockLost())
-          .catch(() => {}),
+          .then(renewed => {
+            if (renewed)
+              leaseHeldUntil = renewing + lockLeaseMs - LEASE_MARGIN_MS;
+            else this.#lockLost();
+          })
+          .catch(() => {});
+      },
       Math.max(Math.floor(lockLeaseMs / 3), 20),
     );
     try {
@@ -235,11 +271,15 @@ export class SessionRefresher {
       }
 
       const next = refreshedSessionRecord(record, tokens, now(), binding);
-      const saved = await store.updateSession(
-        handle,
-        next,
-        sessionTtlMs(next, this.deps.idleTtlSeconds, now()),
-        { lockToken, entityRef },
+      const saved = await this.#storeGranted(
+        () =>
+          store.updateSession(
+            handle,
+            next,
+            sessionTtlMs(next, this.deps.idleTtlSeconds, now()),
+            { lockToken, entityRef },
+          ),
+        () => leaseHeldUntil,
       );
       released = true;
       if (!saved) {
@@ -256,6 +296,42 @@ export class SessionRefresher {
       clearInterval(renewal);
       if (!released) {
         await store.releaseRefreshLock(handle, lockToken).catch(() => {});
+      }
+    }
+  }
+
+  /**
+   * Keycloak has granted the refresh: with rotation the token we sent is
+   * spent, so these tokens are the session's only future. A write that
+   * fails (this replica cut off from Redis, a failover) is tried again
+   * while the lease still keeps every other request from refreshing with
+   * the spent token; the write is idempotent. Past the lease the failure
+   * stands, logged as what it costs.
+   */
+  async #storeGranted(
+    write: () => Promise<boolean>,
+    leaseHeldUntil: () => number,
+  ): Promise<boolean> {
+    const { now, logger } = this.deps;
+    for (let backoffMs = STORE_RETRY_FIRST_MS; ; backoffMs *= 2) {
+      try {
+        return await write();
+      } catch (error) {
+        const retryAt = now() + Math.min(backoffMs, STORE_RETRY_MAX_MS);
+        if (
+          !(error instanceof SessionStoreUnavailableError) ||
+          retryAt >= leaseHeldUntil()
+        ) {
+          if (error instanceof SessionStoreUnavailableError) {
+            logger.error(
+              `Keycloak granted a refresh but Redis did not take its tokens within the refresh lock's lease: ${logText(
+                error.message,
+              )}; with rotation on, the session's next refresh at Keycloak may be refused`,
+            );
+          }
+          throw error;
+        }
+        await new Promise(r => setTimeout(r, retryAt - now()));
       }
     }
   }

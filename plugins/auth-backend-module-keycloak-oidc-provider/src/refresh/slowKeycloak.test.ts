@@ -3,7 +3,10 @@ import {
   KeycloakLikeServer,
   type RecordedCall,
 } from '../__testUtils__/KeycloakLikeServer';
-import { KeycloakUnavailableError } from '../errors';
+import {
+  KeycloakUnavailableError,
+  SessionStoreUnavailableError,
+} from '../errors';
 import { newSessionRecord } from '../oidc/sessionRecordFromTokens';
 import { redisStorageAt } from '../__testUtils__/connectedRedis';
 import type { SessionStorage } from '../session/types';
@@ -139,4 +142,81 @@ it('keeps the refresh lock while the Keycloak call is in flight', async () => {
   }, 'the lock is released after the answer');
   // one grant in all: nobody refreshed with the spent token meanwhile
   expect(keycloak.calls.filter(isRefreshGrant)).toHaveLength(grantsBefore + 1);
+});
+
+describe('Redis failing while Keycloak grants (the soak: one replica cut off from Redis)', () => {
+  /** The store, but its next `failures` updates time out, as over a partition. */
+  function storeFailingUpdates(failures: number) {
+    const store = storage.sessions;
+    let left = failures;
+    const updates: boolean[] = [];
+    const flaky = new Proxy(store, {
+      get(target, property) {
+        if (property === 'updateSession') {
+          return async (...args: Parameters<typeof store.updateSession>) => {
+            if (left-- > 0) {
+              updates.push(false);
+              throw new SessionStoreUnavailableError(
+                'Session store (Redis) unavailable while updating the session: Command timed out',
+              );
+            }
+            updates.push(true);
+            return target.updateSession(...args);
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    return { flaky, updates };
+  }
+
+  it('keeps writing the tokens Keycloak granted until Redis takes them, within the lock lease', async () => {
+    const { handle, record } = await staleSession();
+    const { flaky, updates } = storeFailingUpdates(2);
+    const withFlakyStore = new SessionRefresher({
+      store: flaky,
+      logger,
+      now: Date.now,
+      idleTtlSeconds: 3600,
+      minAccessTokenValiditySeconds: 240,
+      keycloakCheckIntervalSeconds: 60,
+    });
+    const grants = keycloak.count('token', 'refresh_token');
+
+    const outcome = await withFlakyStore.refresh(handle, client(), {
+      lockLeaseMs: 30_000,
+      answerWithinMs: 5_000,
+    });
+
+    expect(outcome.source).toBe('keycloak');
+    expect(updates).toEqual([false, false, true]);
+    const stored = await storage.sessions.getSession(handle);
+    expect(stored?.record.refreshToken).toBe(
+      outcome.session.record.refreshToken,
+    );
+    expect(stored?.record.refreshToken).not.toBe(record.refreshToken);
+    expect(keycloak.count('token', 'refresh_token')).toBe(grants + 1);
+  });
+
+  it('answers a request waiting for another one at answerWithinMs, not at the end of the lease', async () => {
+    const { handle, record } = await staleSession();
+    answerNextRefreshAfter(3 * TIMEOUT_MS);
+    const holder = refresh(handle, 30_000).catch(error => error);
+    await sleep(200);
+
+    // the waiter gives up before the holder's answer is stored
+    await expect(refresh(handle, 30_000)).rejects.toThrow(
+      KeycloakUnavailableError,
+    );
+    expect(
+      (await storage.sessions.getSession(handle))?.record.refreshToken,
+    ).toBe(record.refreshToken);
+
+    expect(await holder).toBeInstanceOf(KeycloakUnavailableError);
+    await eventually(async () => {
+      const stored = await storage.sessions.getSession(handle);
+      return stored?.record.refreshToken !== record.refreshToken;
+    }, "the holder stores Keycloak's late answer");
+  });
 });
