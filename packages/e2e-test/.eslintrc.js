@@ -8,7 +8,7 @@ const testFiles = config.overrides.find(o =>
   o.files.includes('**/__testUtils__/**'),
 );
 config.overrides.push({
-  files: ['src/fixtures/**', 'src/compat/**'],
+  files: ['src/fixtures/**', 'src/compat/**', 'src/soak/**'],
   rules: testFiles.rules,
 });
 

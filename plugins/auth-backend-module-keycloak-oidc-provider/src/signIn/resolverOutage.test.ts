@@ -39,6 +39,20 @@ describe('isResolverOutage', () => {
       'an outage wrapped in a resolver error',
       new Error('Failed to sign in', { cause: withCode('x', 'ETIMEDOUT') }),
     ],
+    [
+      "PostgreSQL shutting down under the auth plugin's database",
+      withCode('terminating connection due to administrator command', '57P01'),
+    ],
+    [
+      'no PostgreSQL connection to be had',
+      withCode('connection failure', '08006'),
+    ],
+    [
+      "knex's pool timing out",
+      Object.assign(new Error('Knex: Timeout acquiring a connection'), {
+        name: 'KnexTimeoutError',
+      }),
+    ],
   ])('is an outage: %s', (_, error) => {
     expect(isResolverOutage(error)).toBe(true);
   });
@@ -58,6 +72,13 @@ describe('isResolverOutage', () => {
       new Error('Login failed; user not in group'),
     ],
     ['a non-error', 'refused'],
+    [
+      'a refusal whose cause was an outage (a fail-closed resolver)',
+      new NotAllowedError(
+        'Cannot check the group',
+        withCode('x', 'ECONNREFUSED'),
+      ),
+    ],
   ])('is a verdict: %s', (_, error) => {
     expect(isResolverOutage(error)).toBe(false);
   });
