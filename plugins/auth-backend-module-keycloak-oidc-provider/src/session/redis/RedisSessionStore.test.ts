@@ -239,6 +239,35 @@ describe('RedisSessionStore errors', () => {
   });
 });
 
+describe('RedisSessionStore over a frozen or cut-off Redis', () => {
+  it('gives back the refresh lock a timed-out read took once Redis got to it', async () => {
+    const frozen = await RedisServer.start();
+    const client = await connectedRedis(frozen.url);
+    const storage = redisSessionStorage({ client, prefix: 'late:' });
+    const raw = frozen.client();
+    try {
+      const { handle } = await storage.sessions.createSession(
+        sampleRecord(),
+        60_000,
+      );
+      frozen.pause();
+      await expect(
+        storage.sessions.readForRefresh(handle, { leaseMs: 30_000 }),
+      ).rejects.toBeInstanceOf(SessionStoreUnavailableError);
+      frozen.resume();
+      // answered after what was sent before it: the late read, and what
+      // followed it
+      await client.ping();
+      // no lock left to hold the session's refreshes for 30 s
+      expect(await raw.exists(storage.layout.ofHandle(handle).lock)).toBe(0);
+    } finally {
+      raw.disconnect();
+      await storage.close();
+      await frozen.dispose();
+    }
+  });
+});
+
 describe('RedisSessionStore bookkeeping', () => {
   it("keeps a user's index at the per-user limit however often the user signs in", async () => {
     const { sessions, layout } = await newStore('many:');

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { SessionStoreUnavailableError } from '../../errors';
 import type { Freshness } from '../../refresh/freshness';
 import { createSessionHandle, sidKeyId } from '../sessionHandle';
 import type {
@@ -102,16 +103,28 @@ export class RedisSessionStore implements SessionStore {
     const { redis, layout, codec } = this.deps;
     const keys = layout.ofHandle(handle);
     const lockToken = randomUUID();
-    const [state, flat] = (await redis.run('reading the session', () =>
-      redis.redis.readForRefresh(
-        keys.session,
-        keys.lock,
-        lockToken,
-        options.leaseMs,
-        options.freshness?.accessTokenValidUntil ?? '',
-        options.freshness?.confirmedSince ?? '',
-      ),
-    )) as [number, string[]];
+    const [state, flat] = (await redis
+      .run('reading the session', () =>
+        redis.redis.readForRefresh(
+          keys.session,
+          keys.lock,
+          lockToken,
+          options.leaseMs,
+          options.freshness?.accessTokenValidUntil ?? '',
+          options.freshness?.confirmedSince ?? '',
+        ),
+      )
+      .catch(error => {
+        // A read that timed out may still run once Redis gets it (a frozen
+        // server, a partition that heals) and take the lock for a whole
+        // lease with nobody to use it. The release follows it on the same
+        // connection, so it runs right after it; if nothing was sent,
+        // neither is this.
+        if (error instanceof SessionStoreUnavailableError) {
+          this.releaseRefreshLock(handle, lockToken).catch(() => {});
+        }
+        throw error;
+      })) as [number, string[]];
     const session = codec.decode(keys.session, handle, fieldsOf(flat));
     if (!session) {
       if (state === READ_STATE.locked) {
