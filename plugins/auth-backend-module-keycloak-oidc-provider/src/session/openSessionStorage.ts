@@ -72,8 +72,15 @@ export async function openSessionStorage(
       );
     }
   });
+  // writes wait for a replica on a connection of their own (RedisExecutor)
+  const writeClient =
+    options.durability === 'replicated'
+      ? createRedisClient(options.redis)
+      : undefined;
+  // its outages are the main connection's, reported there
+  writeClient?.on('error', () => {});
   try {
-    await client.connect();
+    await Promise.all([client.connect(), writeClient?.connect()]);
   } catch (error) {
     logger.error(
       `keycloak-oidc session store cannot reach Redis at ${target}: ${lastConnectionError ?? (error as Error).message}; auth routes answer 503 until it is reachable, retrying in the background`,
@@ -81,6 +88,7 @@ export async function openSessionStorage(
   }
   return redisSessionStorage({
     client,
+    writeClient,
     prefix: options.prefix,
     serverKeys,
     observe: (operation, ms, ok) => metrics.redisCommand(operation, ms, ok),

@@ -61,6 +61,13 @@ export interface RedisExecutorOptions {
    * unless the master dies right then).
    */
   replicaWaitMs?: number;
+  /**
+   * Where writes go, when not on `client`: with `replicaWaitMs`, a `WAIT`
+   * holds every later command on its connection for as long as no replica
+   * acknowledges (after a failover, until one has synced again), so reads
+   * get a connection of their own and are answered meanwhile.
+   */
+  writeClient?: RedisClient;
   /** Why the connection is down, if it is, for error messages */
   lastConnectionError?: () => string | undefined;
   /** Called after each operation with its duration */
@@ -75,19 +82,15 @@ export interface RedisExecutorOptions {
  */
 export class RedisExecutor {
   readonly redis: Scripted<RedisClient>;
+  readonly #writer: Scripted<RedisClient>;
   readonly #options: RedisExecutorOptions;
 
   constructor(options: RedisExecutorOptions) {
     this.#options = options;
-    const client = options.client as Scripted<RedisClient>;
-    // ioredis runs them by EVALSHA and loads them when Redis lost them
-    // (restart, failover), also inside pipelines.
-    if (typeof client.createSession !== 'function') {
-      for (const [name, { keys, lua }] of Object.entries(SCRIPTS)) {
-        client.defineCommand(name, { numberOfKeys: keys, lua });
-      }
-    }
-    this.redis = client;
+    this.redis = withScripts(options.client);
+    this.#writer = options.writeClient
+      ? withScripts(options.writeClient)
+      : this.redis;
   }
 
   /**
@@ -104,7 +107,7 @@ export class RedisExecutor {
   ): Promise<unknown[]> {
     const { replicaWaitMs } = this.#options;
     return this.run(operation, async () => {
-      const pipeline = () => this.redis.pipeline() as ScriptedPipeline;
+      const pipeline = () => this.#writer.pipeline() as ScriptedPipeline;
       const main = pipeline();
       build(main);
       const own = main.length;
@@ -155,6 +158,24 @@ export class RedisExecutor {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    const clients = new Set([this.redis, this.#writer]);
+    await Promise.all(
+      [...clients].map(c => c.quit().catch(() => c.disconnect())),
+    );
   }
+}
+
+/**
+ * The client with the store's scripts as commands: ioredis runs them by
+ * EVALSHA and loads them when Redis lost them (restart, failover), also
+ * inside pipelines.
+ */
+function withScripts(client: RedisClient): Scripted<RedisClient> {
+  const scripted = client as Scripted<RedisClient>;
+  if (typeof scripted.createSession !== 'function') {
+    for (const [name, { keys, lua }] of Object.entries(SCRIPTS)) {
+      scripted.defineCommand(name, { numberOfKeys: keys, lua });
+    }
+  }
+  return scripted;
 }
