@@ -94,8 +94,12 @@ export function faultSchedule(t: FaultTimings): Fault[] {
     {
       name: `IdP down for ${t.idpDownMs / 1000} s`,
       async inject(d) {
-        await d.idp.cutOff();
-        await sleep(t.idpDownMs);
+        // a Keycloak that stops (and later starts again with its sessions,
+        // as Keycloak 26 does): what it was answering is answered, then
+        // every connection is refused. A crash mid-answer loses that answer
+        // (docs/operations.md, "Keycloak answers slowly")
+        await d.idp.cutOff({ drainMs: 1_000 });
+        await sleep(t.idpDownMs - 1_000);
         await d.idp.reconnect();
       },
     },
