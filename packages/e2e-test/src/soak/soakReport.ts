@@ -337,7 +337,7 @@ export function soakMarkdown(report: SoakReport): string {
       'backend 3 RSS MiB/min',
     ],
     report.periods
-      .filter(p => p.kind === 'quiet')
+      .filter(p => p.redisMemorySlopeKiBPerMin !== undefined)
       .map(p => [
         p.name,
         round(p.redisMemorySlopeKiBPerMin),
