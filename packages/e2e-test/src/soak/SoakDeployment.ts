@@ -6,13 +6,18 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from '@redis-session/test-support';
 import { BackendProcess } from '../fixtures/BackendProcess';
-import { DevIdp } from '../fixtures/DevIdp';
 import { MASTER_NAME, RedisSentinelSet } from '../fixtures/RedisSentinelSet';
 import { RoundRobinProxy } from '../fixtures/RoundRobinProxy';
 import { TcpFaultProxy } from '../fixtures/TcpFaultProxy';
 import { rssOf } from '../fixtures/processStats';
 import { staticKeyStoreConfig } from '../fixtures/staticSigningKeys';
-import { soakUsers, type SoakUser } from './soakUsers';
+import {
+  startDevSoakIdp,
+  startKeycloakSoakIdp,
+  type SoakIdp,
+  type SoakIdpKind,
+} from './SoakIdp';
+import { catalogEntityOf, soakUsers, type SoakUser } from './soakUsers';
 
 const ORG_YAML = resolve(__dirname, '../../../../examples/org.yaml');
 const REDIRECT_PRELOAD = resolve(__dirname, 'redirectConnections.cjs');
@@ -31,6 +36,8 @@ const POSTGRES = {
 
 export interface SoakDeploymentOptions {
   users: number;
+  /** the dev IdP, or a real Keycloak (KEYCLOAK_HOME) */
+  idp: SoakIdpKind;
   /** the module's `timeout` of each Keycloak call, ms */
   keycloakTimeoutMs: number;
   /** the module's `keycloakCheckInterval`, s */
@@ -60,11 +67,10 @@ export interface BackendSample {
 export class SoakDeployment {
   /** Bumped when the IdP loses its sessions: logins before it are dead. */
   idpEpoch = 0;
-  #idpGrantsBeforeRestarts = 0;
 
   private constructor(
     readonly users: SoakUser[],
-    readonly idp: DevIdp,
+    readonly idp: SoakIdp,
     readonly redis: RedisSentinelSet,
     readonly backends: BackendProcess[],
     readonly proxy: RoundRobinProxy,
@@ -79,23 +85,13 @@ export class SoakDeployment {
 
   static async start(options: SoakDeploymentOptions) {
     const dir = mkdtempSync(join(tmpdir(), 'kc-soak-'));
-    const users = soakUsers(options.users);
-    writeFileSync(
-      join(dir, 'idp-users.json'),
-      JSON.stringify(users.map(u => u.idp)),
-    );
-    // JSON documents are YAML
-    writeFileSync(
-      join(dir, 'users.yaml'),
-      users.map(u => JSON.stringify(u.entity)).join('\n---\n'),
-    );
 
     // what was started so far, stopped again if a later step fails
     const started: (() => unknown)[] = [
       () => rmSync(dir, { recursive: true, force: true }),
     ];
     try {
-      return await SoakDeployment.#start(options, dir, users, started);
+      return await SoakDeployment.#start(options, dir, started);
     } catch (error) {
       await settleAll(started.reverse());
       throw error;
@@ -105,12 +101,9 @@ export class SoakDeployment {
   static async #start(
     options: SoakDeploymentOptions,
     dir: string,
-    users: SoakUser[],
     started: (() => unknown)[],
   ) {
     const { log } = options;
-    const idpUsersFile = join(dir, 'idp-users.json');
-    const catalogFile = join(dir, 'users.yaml');
     log('starting Redis Sentinel (1 master, 2 replicas, 3 sentinels)');
     const redis = await RedisSentinelSet.start({
       replicas: 2,
@@ -118,11 +111,21 @@ export class SoakDeployment {
       extraArgs: ['--appendonly', 'yes', '--appendfsync', 'everysec'],
     });
     started.push(() => redis.dispose());
-    log('starting the dev IdP behind its fault proxy');
-    const idp = await DevIdp.start(['--users-file', idpUsersFile], {
-      proxied: true,
-    });
+    log(
+      `starting ${options.idp === 'keycloak' ? 'Keycloak' : 'the dev IdP'} behind its fault proxy`,
+    );
+    const idp =
+      options.idp === 'keycloak'
+        ? await startKeycloakSoakIdp(soakUsers(options.users))
+        : await startDevSoakIdp(soakUsers(options.users), dir);
     started.push(() => idp.stop());
+    const users = idp.users;
+    const catalogFile = join(dir, 'users.yaml');
+    // JSON documents are YAML
+    writeFileSync(
+      catalogFile,
+      users.map(u => JSON.stringify(catalogEntityOf(u))).join('\n---\n'),
+    );
 
     const redisLink: TcpFaultProxy[] = [];
     const redirects: Record<number, number> = {};
@@ -262,23 +265,9 @@ export class SoakDeployment {
 
   /** The IdP restarts and loses every session (Keycloak without persistence). */
   async restartIdp() {
-    this.#idpGrantsBeforeRestarts += await this.#idpRefreshGrants();
     // first: a login that began before this point cannot outlive it
     this.idpEpoch++;
-    await this.idp.restart();
-  }
-
-  /** Refresh grants the IdP answered since the soak began. */
-  async idpRefreshGrants(): Promise<number> {
-    return this.#idpGrantsBeforeRestarts + (await this.#idpRefreshGrants());
-  }
-
-  async #idpRefreshGrants(): Promise<number> {
-    try {
-      return (await this.idp.stats()).refreshGrants ?? 0;
-    } catch {
-      return 0; // unreachable right now: counted at the next sample
-    }
+    await this.idp.restartLosingSessions();
   }
 
   async sampleBackends(): Promise<BackendSample[]> {

@@ -98,9 +98,9 @@ export function faultSchedule(t: FaultTimings): Fault[] {
         // as Keycloak 26 does): what it was answering is answered, then
         // every connection is refused. A crash mid-answer loses that answer
         // (docs/operations.md, "Keycloak answers slowly")
-        await d.idp.cutOff({ drainMs: 1_000 });
+        await d.idp.faults.cut({ drainMs: 1_000 });
         await sleep(t.idpDownMs - 1_000);
-        await d.idp.reconnect();
+        await d.idp.faults.restore();
       },
     },
     {

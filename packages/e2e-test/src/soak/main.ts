@@ -1,7 +1,9 @@
 /*
- * `yarn soak [--browsers 200] [--minutes 10]`: the resilience soak (issue
- * 15) on this machine. Prints the report and writes docs/resilience.md and
- * docs/resilience.json; exits 1 when the run breaks an acceptance figure.
+ * `yarn soak [--browsers 200] [--minutes 10] [--idp dev|keycloak]`: the
+ * resilience soak (issue 15) on this machine. Prints the report and writes
+ * docs/resilience.md and .json (docs/resilience-keycloak.* with a real
+ * Keycloak from KEYCLOAK_HOME); exits 1 when the run breaks an acceptance
+ * figure.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ async function main() {
       minutes: { type: 'string', default: '10' },
       out: { type: 'string', default: 'docs' },
       logs: { type: 'string' },
+      idp: { type: 'string', default: 'dev' },
     },
   });
   const browsers = Number(values.browsers);
@@ -34,7 +37,12 @@ async function main() {
     );
   }
   const startedAt = new Date();
-  const settings = soakSettings({ browsers, minutes });
+  if (values.idp !== 'dev' && values.idp !== 'keycloak') {
+    throw new Error(
+      `--idp is 'dev' (the dev IdP) or 'keycloak' (a real Keycloak from KEYCLOAK_HOME), not '${values.idp}'`,
+    );
+  }
+  const settings = soakSettings({ browsers, minutes, idp: values.idp });
   const logDir =
     values.logs ??
     join(
@@ -54,11 +62,13 @@ async function main() {
       .replace(/^Redis server /, ''),
     machine: `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'})`,
   };
-  const command = `yarn soak --browsers ${browsers} --minutes ${minutes}`;
+  const command = `yarn soak --browsers ${browsers} --minutes ${minutes}${
+    values.idp === 'keycloak' ? ' --idp keycloak' : ''
+  }`;
   const page = [
     '# Resilience soak',
     '',
-    `Run ${startedAt.toISOString()} with \`${command}\` on ${versions.machine}, Node ${versions.node}, Redis ${versions.redis}; the dev IdP. What it runs and how to read it: [operations.md](operations.md#resilience-soak).`,
+    `Run ${startedAt.toISOString()} with \`${command}\` on ${versions.machine}, Node ${versions.node}, Redis ${versions.redis}; ${report.idp}. What it runs and how to read it: [operations.md](operations.md#resilience-soak).`,
     '',
     soakMarkdown(report),
     '',
@@ -66,9 +76,12 @@ async function main() {
   // eslint-disable-next-line no-console
   console.log(`\n${page}\nBackend and IdP logs: ${logDir}`);
   if (values.out === 'docs') {
-    writeFileSync(resolve(DOCS, 'resilience.md'), page);
+    // the dev IdP's run is the reference; a real Keycloak's goes beside it
+    const name =
+      values.idp === 'keycloak' ? 'resilience-keycloak' : 'resilience';
+    writeFileSync(resolve(DOCS, `${name}.md`), page);
     writeFileSync(
-      resolve(DOCS, 'resilience.json'),
+      resolve(DOCS, `${name}.json`),
       `${JSON.stringify({ startedAt, command, versions, settings: { ...settings }, report }, null, 2)}\n`,
     );
   }

@@ -1,11 +1,14 @@
 import { SimulatedBrowser, sessionKeyOf } from './SimulatedBrowser';
 import { SoakDeployment, type BackendSample } from './SoakDeployment';
 import { SoakRecorder } from './SoakRecorder';
+import type { SoakIdpKind } from './SoakIdp';
 import { faultSchedule, type Fault, type FaultTimings } from './faultSchedule';
 import { soakReport, type SoakReport } from './soakReport';
 
 export interface SoakOptions {
   browsers: number;
+  /** the dev IdP, or a real Keycloak (KEYCLOAK_HOME) */
+  idp: SoakIdpKind;
   durationMs: number;
   /** the module's timeout of each Keycloak call, ms */
   keycloakTimeoutMs: number;
@@ -42,7 +45,8 @@ export interface Sample {
   at: number;
   backends: BackendSample[];
   redis?: { keys: number; usedMemory: number; keysWithoutTtl: number };
-  idpRefreshGrants: number;
+  /** undefined: the IdP does not say (Keycloak) */
+  idpRefreshGrants?: number;
 }
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
@@ -60,6 +64,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   });
   const deployment = await SoakDeployment.start({
     users: options.browsers,
+    idp: options.idp,
     keycloakTimeoutMs: options.keycloakTimeoutMs,
     keycloakCheckInterval: options.keycloakCheckInterval,
     log,
@@ -135,6 +140,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       samples,
       recorder,
       browsers: browsers.length,
+      idp: deployment.idp.description,
     });
   } finally {
     browsers.forEach(b => {
@@ -239,7 +245,7 @@ async function sample(deployment: SoakDeployment): Promise<Sample> {
   const [backends, redis, idpRefreshGrants] = await Promise.all([
     deployment.sampleBackends(),
     deployment.redisFigures().catch(() => undefined),
-    deployment.idpRefreshGrants(),
+    deployment.idp.refreshGrants(),
   ]);
   return { at: Date.now(), backends, redis, idpRefreshGrants };
 }

@@ -37,6 +37,8 @@ export interface PeriodFigures {
 
 export interface SoakReport {
   browsers: number;
+  /** which IdP, e.g. `the dev IdP` or `Keycloak 26.7.3` */
+  idp: string;
   periods: PeriodFigures[];
   run: {
     durationS: number;
@@ -56,7 +58,8 @@ export interface SoakReport {
       rssMiBPerMin: number[];
       eventLoopDelayMsPerMin: number[];
     };
-    idpRefreshGrants: number;
+    /** undefined: the IdP does not say (Keycloak) */
+    idpRefreshGrants?: number;
   };
   /** what breaks the acceptance figures; empty when the run is good */
   violations: string[];
@@ -74,6 +77,7 @@ export function soakReport(input: {
   samples: Sample[];
   recorder: SoakRecorder;
   browsers: number;
+  idp: string;
 }): SoakReport {
   const { periods, samples, recorder } = input;
   const within = <T extends { at: number }>(items: T[], p: Period) =>
@@ -163,11 +167,12 @@ export function soakReport(input: {
     keysWithoutTtlMax: max(samples.map(s => s.redis?.keysWithoutTtl ?? 0)),
     backendRssMiB: { start: mib(first), end: mib(last) },
     eventLoopDelayP99Ms: { first: delays(first), last: delays(last) },
-    idpRefreshGrants: last?.idpRefreshGrants ?? 0,
+    idpRefreshGrants: last?.idpRefreshGrants,
     quietTrends: quietTrends(periods, samples),
   };
   return {
     browsers: input.browsers,
+    idp: input.idp,
     periods: figures,
     run,
     violations: violationsOf(figures, run),
@@ -411,7 +416,13 @@ export function soakMarkdown(report: SoakReport): string {
           list(run.eventLoopDelayP99Ms.first),
           list(run.eventLoopDelayP99Ms.last),
         ],
-        ['IdP refresh grants', '0', String(run.idpRefreshGrants)],
+        [
+          'IdP refresh grants',
+          '0',
+          run.idpRefreshGrants === undefined
+            ? 'not counted (Keycloak)'
+            : String(run.idpRefreshGrants),
+        ],
         [
           'trend over all quiet periods: Redis used_memory KiB/min',
           '',

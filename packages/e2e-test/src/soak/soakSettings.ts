@@ -1,3 +1,5 @@
+import type { SoakIdpKind } from './SoakIdp';
+
 /**
  * The soak's settings for a run of `minutes` with `browsers`: the module's
  * Keycloak timeout at 2 s, so "3× the timeout" is a 6 s answer, and its
@@ -10,13 +12,16 @@
 export function soakSettings({
   browsers,
   minutes,
+  idp = 'dev',
 }: {
   browsers: number;
   minutes: number;
+  idp?: SoakIdpKind;
 }) {
   const short = minutes < 5;
   return {
     browsers,
+    idp,
     durationMs: minutes * 60_000,
     keycloakTimeoutMs: 2_000,
     keycloakCheckInterval: short ? 15 : 30,

@@ -1,8 +1,9 @@
-/** A soak user: the dev IdP's account and the catalog's User entity. */
+/** A soak user: its account at the IdP, which the catalog mirrors. */
 export interface SoakUser {
   name: string;
   password: string;
   idp: {
+    /** the IdP's id of the user (Keycloak assigns its own) */
     sub: string;
     username: string;
     password: string;
@@ -10,7 +11,6 @@ export interface SoakUser {
     givenName: string;
     familyName: string;
   };
-  entity: object;
 }
 
 /**
@@ -22,28 +22,34 @@ export function soakUsers(count: number): SoakUser[] {
   return Array.from({ length: count }, (_, i) => {
     const n = String(i + 1).padStart(4, '0');
     const name = `soak-user-${n}`;
-    const sub = `50a50a50-0000-4000-8000-${n.padStart(12, '0')}`;
     const password = `soak-${n}`;
     return {
       name,
       password,
       idp: {
-        sub,
+        sub: `50a50a50-0000-4000-8000-${n.padStart(12, '0')}`,
         username: name,
         password,
         email: `${name}@example.com`,
         givenName: 'Soak',
         familyName: `User ${n}`,
       },
-      entity: {
-        apiVersion: 'backstage.io/v1alpha1',
-        kind: 'User',
-        metadata: { name, annotations: { 'keycloak.org/id': sub } },
-        spec: {
-          profile: { email: `${name}@example.com` },
-          memberOf: ['platform-team'],
-        },
-      },
     };
   });
+}
+
+/** The user as Backstage's Keycloak catalog module would ingest it. */
+export function catalogEntityOf(user: SoakUser) {
+  return {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'User',
+    metadata: {
+      name: user.name,
+      annotations: { 'keycloak.org/id': user.idp.sub },
+    },
+    spec: {
+      profile: { email: user.idp.email },
+      memberOf: ['platform-team'],
+    },
+  };
 }
