@@ -279,7 +279,18 @@ export class SessionRefresher {
             sessionTtlMs(next, this.deps.idleTtlSeconds, now()),
             { lockToken, entityRef },
           ),
-        () => leaseHeldUntil,
+        {
+          stillOurs: async () => {
+            const renewing = now();
+            const renewed = await store
+              .renewRefreshLock(handle, lockToken, lockLeaseMs)
+              .catch(() => undefined);
+            if (renewed)
+              leaseHeldUntil = renewing + lockLeaseMs - LEASE_MARGIN_MS;
+            return renewed;
+          },
+          heldUntil: () => leaseHeldUntil,
+        },
       );
       released = true;
       if (!saved) {
@@ -305,33 +316,37 @@ export class SessionRefresher {
    * spent, so these tokens are the session's only future. A write that
    * fails (this replica cut off from Redis, a failover) is tried again
    * while the lease still keeps every other request from refreshing with
-   * the spent token; the write is idempotent. Past the lease the failure
-   * stands, logged as what it costs.
+   * the spent token, and only while the lock is still ours: a write that
+   * landed released it (a `WAIT` no replica acknowledged fails a write
+   * that is on the master), and another request may have written newer
+   * tokens since. Past the lease the failure stands, logged as what it
+   * costs.
    */
   async #storeGranted(
     write: () => Promise<boolean>,
-    leaseHeldUntil: () => number,
+    lock: {
+      stillOurs: () => Promise<boolean | undefined>;
+      heldUntil: () => number;
+    },
   ): Promise<boolean> {
     const { now, logger } = this.deps;
     for (let backoffMs = STORE_RETRY_FIRST_MS; ; backoffMs *= 2) {
       try {
         return await write();
       } catch (error) {
+        if (!(error instanceof SessionStoreUnavailableError)) throw error;
         const retryAt = now() + Math.min(backoffMs, STORE_RETRY_MAX_MS);
-        if (
-          !(error instanceof SessionStoreUnavailableError) ||
-          retryAt >= leaseHeldUntil()
-        ) {
-          if (error instanceof SessionStoreUnavailableError) {
-            logger.error(
-              `Keycloak granted a refresh but Redis did not take its tokens within the refresh lock's lease: ${logText(
-                error.message,
-              )}; with rotation on, the session's next refresh at Keycloak may be refused`,
-            );
-          }
+        if (retryAt >= lock.heldUntil()) {
+          logger.error(
+            `Keycloak granted a refresh but Redis did not take its tokens within the refresh lock's lease: ${logText(
+              error.message,
+            )}; with rotation on, the session's next refresh at Keycloak may be refused`,
+          );
           throw error;
         }
         await new Promise(r => setTimeout(r, retryAt - now()));
+        // false: the write landed, or the lease ran out; unknown: unreachable
+        if ((await lock.stillOurs()) === false) throw error;
       }
     }
   }

@@ -199,6 +199,44 @@ describe('Redis failing while Keycloak grants (the soak: one replica cut off fro
     expect(keycloak.count('token', 'refresh_token')).toBe(grants + 1);
   });
 
+  it("writes no more once a write that failed has landed (a WAIT no replica acknowledged): the lock it released may be another request's by then", async () => {
+    const { handle } = await staleSession();
+    const store = storage.sessions;
+    let writes = 0;
+    // the write is on the master, only the replica's acknowledgement failed
+    const landsThenFails = new Proxy(store, {
+      get(target, property) {
+        if (property === 'updateSession') {
+          return async (...args: Parameters<typeof store.updateSession>) => {
+            writes++;
+            await target.updateSession(...args);
+            throw new SessionStoreUnavailableError(
+              'Session store (Redis) unavailable while updating the session: no replica acknowledged the write within 1000 ms (durability: replicated)',
+            );
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const refresherOnIt = new SessionRefresher({
+      store: landsThenFails,
+      logger,
+      now: Date.now,
+      idleTtlSeconds: 3600,
+      minAccessTokenValiditySeconds: 240,
+      keycloakCheckIntervalSeconds: 60,
+    });
+
+    await expect(
+      refresherOnIt.refresh(handle, client(), {
+        lockLeaseMs: 30_000,
+        answerWithinMs: 5_000,
+      }),
+    ).rejects.toThrow(SessionStoreUnavailableError);
+    expect(writes).toBe(1);
+  });
+
   it('answers a request waiting for another one at answerWithinMs, not at the end of the lease', async () => {
     const { handle, record } = await staleSession();
     answerNextRefreshAfter(3 * TIMEOUT_MS);
