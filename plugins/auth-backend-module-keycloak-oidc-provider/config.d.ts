@@ -27,6 +27,18 @@ export interface Config {
        */
       keycloakCheckInterval?: number;
       /**
+       * Seconds within which a `/refresh` that does not call Keycloak
+       * reissues the Backstage token from the identity the sign-in resolver
+       * last gave the session (its user entity, ownership refs and any
+       * claims a custom resolver added) instead of resolving the user
+       * again (default: `keycloakCheckInterval`; max 3600). A group
+       * membership change in the catalog, or a sign-in resolver change,
+       * reaches a signed-in user's Backstage token within this long. A
+       * refresh that calls Keycloak always resolves afresh. 0 resolves on
+       * every refresh.
+       */
+      identityCacheTtl?: number;
+      /**
        * At most this many sessions per Keycloak user (1 to 1000, default
        * 10); a new login evicts the user's oldest sessions beyond it. The
        * limit also bounds the cost of every per-user Redis script.

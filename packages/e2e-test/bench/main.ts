@@ -7,9 +7,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { benchKeycloak } from './keycloak';
+import { goalsMarkdown, goalsOf } from './goals';
+import { benchKeycloak, type KeycloakBenchResult } from './keycloak';
+import { benchProfile } from './profile';
 import { benchRedisDurability } from './redisDurability';
-import { benchSessions } from './sessions';
+import { benchSessions, type SessionsBenchResult } from './sessions';
 
 const DOCS = resolve(__dirname, '../../../docs');
 
@@ -19,6 +21,8 @@ const benches: Record<
   {
     run: () => Promise<{ result: unknown; markdown: string }>;
     page: string;
+    /** run only when named */
+    onlyWhenNamed?: boolean;
   }
 > = {
   // the side-by-side: the Redis floor, our store at 50k sessions, /refresh
@@ -27,11 +31,19 @@ const benches: Record<
   redis: { run: benchRedisDurability, page: 'benchmarks/redis.md' },
   // real Keycloak (KEYCLOAK_HOME): its CPU per refresh, ours vs upstream
   keycloak: { run: benchKeycloak, page: 'benchmarks/keycloak.md' },
+  // where a /refresh spends the backend's CPU (not run by default)
+  profile: {
+    run: benchProfile,
+    page: 'benchmarks/profile.md',
+    onlyWhenNamed: true,
+  },
 };
 
 async function main() {
   const selected = process.argv.slice(2);
-  const names = selected.length ? selected : Object.keys(benches);
+  const names = selected.length
+    ? selected
+    : Object.keys(benches).filter(name => !benches[name].onlyWhenNamed);
   for (const name of names) {
     if (!benches[name]) {
       throw new Error(
@@ -41,14 +53,35 @@ async function main() {
   }
   mkdirSync(join(DOCS, 'benchmarks'), { recursive: true });
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`;
+  const runs: Record<
+    string,
+    { startedAt: Date; result: unknown; markdown: string }
+  > = {};
   for (const name of names) {
     const startedAt = new Date();
-    const { result, markdown } = await benches[name].run();
+    runs[name] = { startedAt, ...(await benches[name].run()) };
+  }
+  // every goal as a ratio, from whatever ran; it heads the sessions page
+  const goals = goalsOf({
+    sessions: runs.sessions?.result as SessionsBenchResult | undefined,
+    keycloak: runs.keycloak?.result as KeycloakBenchResult | undefined,
+  });
+  for (const [name, { startedAt, result, markdown }] of Object.entries(runs)) {
     const page = [
       `# Benchmark: ${name}`,
       '',
-      `Run ${startedAt.toISOString()} with \`yarn bench ${name}\` on ${machine}.`,
+      `Run ${startedAt.toISOString()} with \`yarn bench ${names.join(' ')}\` on ${machine}.`,
       '',
+      ...(name === 'sessions'
+        ? [
+            '## Goals (issue 16), from this run',
+            '',
+            goalsMarkdown(goals),
+            '',
+            '## Measurements',
+            '',
+          ]
+        : []),
       markdown,
       '',
     ].join('\n');
@@ -59,12 +92,16 @@ async function main() {
     writeFileSync(
       pagePath.replace(/\.md$/, '.json'),
       `${JSON.stringify(
-        { startedAt, machine, result },
+        { startedAt, machine, result, ...(name === 'sessions' && { goals }) },
         // raw latency samples stay out of the file
         (key, value) => (key === 'raw' ? undefined : value),
         2,
       )}\n`,
     );
+  }
+  if (!runs.sessions && goals.length > 1) {
+    // eslint-disable-next-line no-console
+    console.log(`\n## Goals measured in this run\n\n${goalsMarkdown(goals)}`);
   }
 }
 

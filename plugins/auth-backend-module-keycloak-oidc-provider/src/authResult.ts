@@ -1,9 +1,13 @@
-import type { OAuthAuthenticatorResult } from '@backstage/plugin-auth-node';
+import type {
+  BackstageSignInResult,
+  OAuthAuthenticatorResult,
+} from '@backstage/plugin-auth-node';
 import type { JWTPayload } from 'jose';
 import type { KeycloakProviderOptions } from './config/readProviderOptions';
 import type { KeycloakOidcClient } from './oidc/KeycloakOidcClient';
 import type { SessionBinding } from './oidc/sessionBinding';
 import type { SessionRecord } from './session/types';
+import type { ResolvedIdentity } from './signIn/resolvedIdentity';
 
 /**
  * The verified ID token claims of the session's user. Resolvers match on
@@ -50,6 +54,17 @@ export interface SessionAuthResult extends KeycloakAuthResult {
     isNew: boolean;
     /** The entity the session signed in as, as stored */
     entityRef?: string;
+    /**
+     * The resolver's verdict on the tokens Keycloak granted for this
+     * refresh, reached (and stored) before they were: the sign-in result
+     * to answer with.
+     */
+    signedIn?: BackstageSignInResult;
+    /**
+     * A stored identity recent enough (`identityCacheTtl`) to issue this
+     * refresh's Backstage token from without resolving the user again.
+     */
+    identity?: ResolvedIdentity;
     /**
      * Ends the session this browser held before the login (its refresh
      * cookie is about to be overwritten); run only once the sign-in

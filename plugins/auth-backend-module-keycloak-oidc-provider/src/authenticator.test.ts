@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ConfigReader } from '@backstage/config';
 import { InputError, NotAllowedError } from '@backstage/errors';
-import { encodeOAuthState } from '@backstage/plugin-auth-node';
+import {
+  encodeOAuthState,
+  type AuthResolverContext,
+  type SignInResolver,
+} from '@backstage/plugin-auth-node';
 import express, { type Request } from 'express';
 import request from 'supertest';
 import { CapturingLogger } from '@redis-session/test-support';
@@ -11,8 +15,15 @@ import {
   CLIENT_SECRET,
   KeycloakLikeServer,
 } from './__testUtils__/KeycloakLikeServer';
-import { createKeycloakAuthenticator } from './authenticator';
-import type { KeycloakEnvironment, SessionAuthResult } from './authResult';
+import {
+  createKeycloakAuthenticator,
+  type KeycloakAuthenticatorDeps,
+} from './authenticator';
+import type {
+  KeycloakAuthResult,
+  KeycloakEnvironment,
+  SessionAuthResult,
+} from './authResult';
 import { SessionEndedError, SessionStoreUnavailableError } from './errors';
 import { memorySessionStorage } from './session/memory/memorySessionStorage';
 import { newHandle, sampleRecord } from './__testUtils__/sessionStoreContract';
@@ -66,6 +77,9 @@ afterAll(() => keycloak.close());
 function setup(
   providerConfig: Record<string, unknown> = {},
   storage = memorySessionStorage(),
+  deps: Pick<KeycloakAuthenticatorDeps, 'signIn'> & {
+    session?: Partial<KeycloakAuthenticatorDeps['session']>;
+  } = {},
 ) {
   const environments: KeycloakEnvironment[] = [];
   const logger = new CapturingLogger();
@@ -77,10 +91,13 @@ function setup(
       loginTtlSeconds: 600,
       minAccessTokenValiditySeconds: 240,
       keycloakCheckIntervalSeconds: 60,
+      identityCacheSeconds: 60,
       maxSessionsPerUser: 0,
       maxPendingLogins: 100,
       dangerouslyAllowInsecureProduction: false,
+      ...deps.session,
     },
+    signIn: deps.signIn,
     provider: {
       providerId: 'keycloak-oidc',
       baseUrl: 'http://localhost:7007/api/auth',
@@ -458,6 +475,83 @@ describe('refresh', () => {
     // still fresh: no Keycloak call
     expect(keycloak.count('token', 'refresh_token')).toBe(refreshGrants);
     expect(response.headers['set-cookie']).toBeUndefined();
+  });
+});
+
+describe('refresh: the Backstage identity', () => {
+  const ALICE = 'user:default/alice';
+  /** A resolver as the token issuer answers: the claims it was asked for */
+  const resolverAs = (ent: string[]) => {
+    const calls: string[] = [];
+    const resolver: SignInResolver<KeycloakAuthResult> = async ({
+      profile,
+    }) => {
+      calls.push(profile.email!);
+      const payload = Buffer.from(JSON.stringify({ sub: ALICE, ent, iat: 1 }));
+      return { token: `e30.${payload.toString('base64url')}.sig` };
+    };
+    return { resolver, calls };
+  };
+
+  it('a refresh that calls Keycloak resolves the user before storing the tokens, in the same write', async () => {
+    const { resolver, calls } = resolverAs([ALICE, 'group:default/team-a']);
+    const { login, authenticator, env, store } = setup({}, undefined, {
+      session: { minAccessTokenValiditySeconds: 0 },
+      signIn: { resolver, context: {} as AuthResolverContext },
+    });
+    const { result } = await login();
+    const handle = result.session.refreshToken!;
+    const refreshGrants = keycloak.count('token', 'refresh_token');
+    const { value, error } = await duringRequest(`${ROUTES}/refresh`, req =>
+      authenticator.refresh({ req, scope: SCOPE, refreshToken: handle }, env),
+    );
+    expect(error).toBeUndefined();
+    expect(keycloak.count('token', 'refresh_token')).toBe(refreshGrants + 1);
+    expect(calls).toEqual(['alice@example.com']);
+    const { sessionSignIn } = value as SessionAuthResult;
+    expect(sessionSignIn.signedIn?.token).toMatch(/^e30\./);
+    const stored = await store.getSession(handle);
+    expect(stored?.entityRef).toBe(ALICE);
+    expect(stored?.identity).toEqual({
+      claims: { sub: ALICE, ent: [ALICE, 'group:default/team-a'] },
+      resolvedAt: expect.any(Number),
+    });
+  });
+
+  it('a refresh from the store offers the stored identity only within identityCacheTtl', async () => {
+    const { resolver } = resolverAs([ALICE]);
+    const { login, authenticator, env, store } = setup({}, undefined, {
+      session: { identityCacheSeconds: 60 },
+      signIn: { resolver, context: {} as AuthResolverContext },
+    });
+    const { result } = await login();
+    const handle = result.session.refreshToken!;
+    const refresh = async () =>
+      (
+        (
+          await duringRequest(`${ROUTES}/refresh`, req =>
+            authenticator.refresh(
+              { req, scope: SCOPE, refreshToken: handle },
+              env,
+            ),
+          )
+        ).value as SessionAuthResult
+      ).sessionSignIn;
+    const claims = { sub: ALICE, ent: [ALICE] };
+    await store.setEntityRef(handle, ALICE, {
+      claims,
+      resolvedAt: Date.now() - 50_000,
+    });
+    expect(await refresh()).toEqual({
+      isNew: false,
+      entityRef: ALICE,
+      identity: { claims, resolvedAt: expect.any(Number) },
+    });
+    await store.setEntityRef(handle, ALICE, {
+      claims,
+      resolvedAt: Date.now() - 70_000,
+    });
+    expect(await refresh()).toEqual({ isNew: false, entityRef: ALICE });
   });
 });
 

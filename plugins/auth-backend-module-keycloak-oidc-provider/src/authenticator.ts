@@ -2,8 +2,11 @@ import type { LoggerService } from '@backstage/backend-plugin-api';
 import { InputError, NotAllowedError } from '@backstage/errors';
 import {
   createOAuthAuthenticator,
+  type AuthResolverContext,
+  type BackstageSignInResult,
   type CookieConfigurer,
   type OAuthAuthenticator,
+  type SignInResolver,
 } from '@backstage/plugin-auth-node';
 import type { Request } from 'express';
 import type { JWTPayload } from 'jose';
@@ -11,6 +14,7 @@ import {
   authResultOf,
   profileOf,
   type KeycloakEnvironment,
+  type KeycloakAuthResult,
   type KeycloakIdTokenClaims,
   type KeycloakOidcProfile,
   type SessionAuthResult,
@@ -45,6 +49,7 @@ import { sessionTtlMs } from './session/sessionTtl';
 import type { SessionRecord, SessionStore } from './session/types';
 import { isSameBrowser } from './signIn/browserBinding';
 import { endReplacedSession } from './signIn/endReplacedSession';
+import { identityOf, isReusable } from './signIn/resolvedIdentity';
 import { startLogin } from './signIn/startLogin';
 
 export interface KeycloakAuthenticatorDeps {
@@ -58,8 +63,18 @@ export interface KeycloakAuthenticatorDeps {
     | 'dangerouslyAllowInsecureProduction'
     | 'minAccessTokenValiditySeconds'
     | 'keycloakCheckIntervalSeconds'
+    | 'identityCacheSeconds'
     | 'maxSessionsPerUser'
   >;
+  /**
+   * The environment's sign-in resolver and its context: a refresh that
+   * calls Keycloak resolves the user before it stores the new tokens, so
+   * the identity goes into the same write.
+   */
+  signIn?: {
+    resolver: SignInResolver<KeycloakAuthResult>;
+    context: AuthResolverContext;
+  };
   /** The provider factory's context: where the refresh cookie lives */
   provider: {
     providerId: string;
@@ -213,6 +228,8 @@ export function createKeycloakAuthenticator(
     },
 
     async refresh({ req, refreshToken: handle }, context) {
+      const signIn = deps.signIn;
+      let signedIn: BackstageSignInResult | undefined;
       let outcome;
       try {
         assertWellFormedHandle(handle);
@@ -220,6 +237,24 @@ export function createKeycloakAuthenticator(
           lockLeaseMs: refreshLockLeaseMs(context.options.timeoutMs),
           answerWithinMs: context.options.timeoutMs,
           binding: context.binding,
+          resolveIdentity:
+            signIn &&
+            (async (record, claims) => {
+              const resolving = result(
+                sessionClaims(record, claims) as KeycloakIdTokenClaims,
+                handle,
+                { isNew: false },
+                record,
+              );
+              signedIn = await signIn.resolver(
+                {
+                  profile: profileOf(resolving.fullProfile.claims),
+                  result: resolving,
+                },
+                signIn.context,
+              );
+              return identityOf(signedIn, now());
+            }),
         });
       } catch (error) {
         recordRefreshFailure(metrics, error);
@@ -234,11 +269,22 @@ export function createKeycloakAuthenticator(
         throw error;
       }
       recordRefreshSuccess(metrics, outcome);
-      const { record, entityRef } = outcome.session;
+      const { record, entityRef, identity } = outcome.session;
       return result(
         sessionClaims(record, outcome.claims) as KeycloakIdTokenClaims,
         handle,
-        { isNew: false, entityRef },
+        outcome.source === 'keycloak'
+          ? // resolved afresh, or (failed) to be resolved by the request
+            { isNew: false, entityRef, ...(identity && { signedIn }) }
+          : {
+              isNew: false,
+              entityRef,
+              ...(isReusable(
+                identity,
+                now(),
+                sessionOptions.identityCacheSeconds,
+              ) && { identity }),
+            },
         record,
       );
     },

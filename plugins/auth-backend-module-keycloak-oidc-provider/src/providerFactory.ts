@@ -32,7 +32,9 @@ const signInResolverFactories: Record<
  * (src/oauth/createOAuthProviderFactory.ts) with two additions it has no
  * seam for: the resolver it reads from config is wrapped as a whole (a
  * wrapper per resolver factory would act on each `NotFoundError` the
- * resolver chain skips), and the route handlers are guarded.
+ * resolver chain skips) and also given to the authenticator (which
+ * resolves a refreshed session's user before storing its tokens), and the
+ * route handlers are guarded.
  */
 export function createKeycloakProviderFactory(deps: {
   store: SessionStore;
@@ -42,23 +44,26 @@ export function createKeycloakProviderFactory(deps: {
   onEnvironment?: (environment: KeycloakEnvironment) => void;
 }): AuthProviderFactory {
   const { store, logger, metrics } = deps;
-  return ctx => {
-    const authenticator = guardCallbackAuthenticator(
-      createKeycloakAuthenticator({
-        store,
-        logger,
-        metrics,
-        session: deps.sessionOptions,
-        provider: ctx,
-        onEnvironment: deps.onEnvironment,
-      }),
-      logger,
-    );
-    return OAuthEnvironmentHandler.mapConfig(ctx.config, envConfig => {
+  return ctx =>
+    OAuthEnvironmentHandler.mapConfig(ctx.config, envConfig => {
       const resolver = readDeclarativeSignInResolver<KeycloakAuthResult>({
         config: envConfig,
         signInResolverFactories,
       });
+      // one per environment: a refresh that calls Keycloak runs the
+      // environment's resolver before it stores the tokens
+      const authenticator = guardCallbackAuthenticator(
+        createKeycloakAuthenticator({
+          store,
+          logger,
+          metrics,
+          session: deps.sessionOptions,
+          provider: ctx,
+          onEnvironment: deps.onEnvironment,
+          signIn: resolver && { resolver, context: ctx.resolverContext },
+        }),
+        logger,
+      );
       const handlers = createOAuthRouteHandlers<any>({
         authenticator,
         appUrl: ctx.appUrl,
@@ -70,7 +75,12 @@ export function createKeycloakProviderFactory(deps: {
         resolverContext: ctx.resolverContext,
         signInResolver:
           resolver &&
-          completeSessionSignIn(resolver, { store, logger, metrics }),
+          completeSessionSignIn(resolver, {
+            store,
+            logger,
+            metrics,
+            identityCacheSeconds: deps.sessionOptions.identityCacheSeconds,
+          }),
       });
       return guardRouteHandlers(handlers, {
         providerId: ctx.providerId,
@@ -80,5 +90,4 @@ export function createKeycloakProviderFactory(deps: {
         logger,
       });
     });
-  };
 }

@@ -19,6 +19,14 @@ import { PLUGIN_DIR, runStoreBench, type StoreRow } from '../storeBench';
 import { cpuTimeOf, rssOf } from '../../src/fixtures/processStats';
 import { memoryUsage } from './redisMemory';
 import { refreshLoad } from './refreshLoad';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  profiledBackend,
+  profileRefreshLoad,
+  profilesMarkdown,
+  type ProfiledLoad,
+} from '../profile';
 
 const LIVE_SESSIONS = 50_000;
 const CLIENT_COUNTS = [1, 16, 64];
@@ -57,8 +65,16 @@ export interface SessionsBenchResult {
     backendRssBytes: Record<string, number>;
   };
   headline: Record<number, number>;
+  /** where a refresh's backend CPU goes: our fast path, upstream's */
+  profiles: ProfiledLoad[];
   versions: Record<string, string>;
 }
+
+/** The profile of the code before issue 16's changes, kept for comparison */
+const PROFILE_BEFORE = resolve(
+  __dirname,
+  '../../../../docs/benchmarks/profile-before.md',
+);
 
 /**
  * Versions of what is compared, read from the installed packages (the
@@ -146,21 +162,26 @@ export async function benchSessions(): Promise<{
     store: 'redis',
     redis: { url: redisServer.url, prefix: 'backstage:session:' },
   };
-  const backends = {
-    redis: await BackendProcess.create(
+  // the two that are profiled have an inspector port
+  const profiled = {
+    redis: await profiledBackend(
       benchBackendConfig({
         issuer: idp.issuer,
         upstream: true,
         session: { ...redisSession, minAccessTokenValidity: 0 },
       }),
     ),
-    fastPath: await BackendProcess.create(
+    fastPath: await profiledBackend(
       benchBackendConfig({
         issuer: idp.issuer,
         upstream: false,
         session: { ...redisSession, minAccessTokenValidity: 240 },
       }),
     ),
+  };
+  const backends = {
+    redis: profiled.redis.backend,
+    fastPath: profiled.fastPath.backend,
     memory: await BackendProcess.create(
       benchBackendConfig({
         issuer: idp.issuer,
@@ -277,6 +298,23 @@ export async function benchSessions(): Promise<{
         });
     }
 
+    const profiles = [
+      await profileRefreshLoad({
+        scenario: 'ours, fast path',
+        inspectPort: profiled.fastPath.inspectPort,
+        authUrl: auth(backends.fastPath, 'keycloak-oidc'),
+        providerId: 'keycloak-oidc',
+        cookies: ours.cookies,
+      }),
+      await profileRefreshLoad({
+        scenario: 'upstream oidc',
+        inspectPort: profiled.redis.inspectPort,
+        authUrl: auth(backends.redis, 'oidc'),
+        providerId: 'oidc',
+        cookies: upstream.cookies,
+      }),
+    ];
+
     const result: SessionsBenchResult = {
       liveSessions: LIVE_SESSIONS,
       store: storeRows,
@@ -301,6 +339,7 @@ export async function benchSessions(): Promise<{
         ),
       },
       headline,
+      profiles,
       versions: versionsOf(
         /^redis_version:(\S+)/m.exec(await redis.info('server'))![1],
       ),
@@ -394,18 +433,18 @@ function toMarkdown(r: SessionsBenchResult): string {
       .join(', ')}.`,
     '',
     "Memory: the tokens dominate. The session hash holds the sealed record (Keycloak's three JWTs, " +
-      'deflated, encrypted and stored as base64url text) and a few plain fields; the per-user index, the ' +
-      'sid pointer and the active set add about half a kilobyte; the rest of the used_memory delta is the ' +
-      "keyspace's own tables. Storing the sealed record as binary instead of base64url would save about a " +
-      'quarter of it.',
+      'deflated and encrypted, stored as binary) and a few plain fields; the per-user index, the sid ' +
+      "pointer and the active set add a few hundred bytes; the rest of the used_memory delta is the keyspace's " +
+      'own tables.',
     '',
     'How to read it: the client, the backends, the dev IdP and Redis share the same 2 cores. A `/refresh` ' +
-      'through Backstage is dominated by work both providers do: the call to the IdP (itself a Node process ' +
-      'here), the sign-in resolver (a catalog lookup) and signing a new Backstage token; one backend process ' +
-      'saturates one core at about 200 refreshes/s either way, so at 16 and 64 clients latency is queueing. ' +
-      'Our module\'s own cost (two Redis round trips and sealing) is the difference between "ours, memory ' +
-      'store" and "ours, Redis"; the fast path shows what is left without the IdP call. The store rows at 16 ' +
-      'in-flight operations are bound by the client process (its CPU column), not by Redis.',
+      'that calls the IdP is dominated by work both providers do: the call to the IdP (itself a Node process ' +
+      'here), the sign-in resolver (a catalog lookup over HTTP) and signing a new Backstage token; one backend ' +
+      "process saturates one core, so at 16 and 64 clients latency is queueing. Our module's own cost (two " +
+      'Redis round trips and sealing) is the difference between "ours, memory store" and "ours, Redis". The ' +
+      'fast path calls neither the IdP nor, within `identityCacheTtl`, the catalog: it reissues the Backstage ' +
+      'token from the identity stored with the session. The store rows at 16 in-flight operations are bound ' +
+      'by the client process (its CPU column), not by Redis.',
     '',
     markdownTable(
       ['memory', 'value'],
@@ -434,5 +473,20 @@ function toMarkdown(r: SessionsBenchResult): string {
         ]),
       ],
     ),
+    '',
+    "## Where a /refresh spends the backend's CPU",
+    '',
+    'Each backend sampled every 200 µs through its inspector (the same sampler as `node --cpu-prof`) while ' +
+      `${r.profiles[0]?.clients} clients refreshed, after a warm-up; \`yarn bench profile\` runs this alone. ` +
+      'A sample goes to the package of the innermost frame that belongs to one (jose under our code is ' +
+      'jose\'s); "Node:" and "V8" rows are samples with no package on their stack (HTTP parsing, sockets, GC).',
+    '',
+    '### Now',
+    '',
+    profilesMarkdown(r.profiles),
+    '',
+    '### Before issue 16 (commit 4270380: every refresh ran the sign-in resolver)',
+    '',
+    readFileSync(PROFILE_BEFORE, 'utf8').trim(),
   ].join('\n');
 }

@@ -15,10 +15,27 @@ describe('readSessionStoreOptions', () => {
       dangerouslyAllowInsecureProduction: false,
       minAccessTokenValiditySeconds: 240,
       keycloakCheckIntervalSeconds: 60,
+      // the Keycloak check's window unless told otherwise
+      identityCacheSeconds: 60,
       // bounded by default: every per-user script walks at most this many
       maxSessionsPerUser: 10,
       adminPrincipals: [],
     });
+  });
+
+  it('reuses a resolved identity for the Keycloak check interval, or as told', () => {
+    expect(read({ keycloakCheckInterval: 30 })).toMatchObject({
+      identityCacheSeconds: 30,
+    });
+    expect(
+      read({ keycloakCheckInterval: 30, identityCacheTtl: 0 }),
+    ).toMatchObject({
+      keycloakCheckIntervalSeconds: 30,
+      identityCacheSeconds: 0,
+    });
+    expect(() => read({ identityCacheTtl: 3601 })).toThrow(
+      "Invalid config at 'auth.session.identityCacheTtl': must be an integer from 0 to 3600, got 3601",
+    );
   });
 
   it('reads the per-user limit and the admin principals', () => {

@@ -28,6 +28,12 @@ export type SessionStoreOptions = {
    * confirming the session (0: always call Keycloak).
    */
   keycloakCheckIntervalSeconds: number;
+  /**
+   * A refresh that does not call Keycloak reissues the Backstage token from
+   * the identity the sign-in resolver gave within this many seconds,
+   * instead of resolving the user again (0: always resolve).
+   */
+  identityCacheSeconds: number;
   /** Oldest sessions of a user beyond this are evicted at login (1 to 1000). */
   maxSessionsPerUser: number;
   /**
@@ -110,6 +116,15 @@ export function readSessionStoreOptions(
         max: 86_400,
       })) ??
     DEFAULT_KEYCLOAK_CHECK_INTERVAL_SECONDS;
+  // the same window as the Keycloak check unless told otherwise: a
+  // Backstage token is then at most that stale on both counts
+  const identityCacheSeconds =
+    (session &&
+      readInteger(session, 'identityCacheTtl', 'auth.session', {
+        min: 0,
+        max: 3_600,
+      })) ??
+    keycloakCheckIntervalSeconds;
   const maxSessionsPerUser =
     (session &&
       readInteger(session, 'maxSessionsPerUser', 'auth.session', {
@@ -143,6 +158,7 @@ export function readSessionStoreOptions(
       false,
     minAccessTokenValiditySeconds,
     keycloakCheckIntervalSeconds,
+    identityCacheSeconds,
     maxSessionsPerUser,
     adminPrincipals,
   };

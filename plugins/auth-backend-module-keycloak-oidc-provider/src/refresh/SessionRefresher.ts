@@ -16,7 +16,12 @@ import { isBoundTo, type SessionBinding } from '../oidc/sessionBinding';
 import { answerWithin } from './answerWithin';
 import { freshnessAt } from './freshness';
 import { sessionTtlMs } from '../session/sessionTtl';
-import type { SessionStore, StoredSession } from '../session/types';
+import type {
+  SessionRecord,
+  SessionStore,
+  StoredSession,
+} from '../session/types';
+import type { ResolvedIdentity } from '../signIn/resolvedIdentity';
 
 const LOCK_POLL_MS = 50;
 /** Retries of a granted refresh's write: 100 ms doubling to 2 s */
@@ -56,6 +61,16 @@ export interface RefreshOptions {
    * (see KeycloakOidcClient.refresh) and its answer is stored when it comes.
    */
   answerWithinMs: number;
+  /**
+   * Resolves the user of a token set Keycloak just granted, so that the
+   * identity is stored with the tokens, in the same write. Given at most
+   * `answerWithinMs`: the tokens are stored without one (forgetting the
+   * previous) if it fails or takes longer.
+   */
+  resolveIdentity?: (
+    record: SessionRecord,
+    claims: JWTPayload | undefined,
+  ) => Promise<ResolvedIdentity | undefined>;
 }
 
 /**
@@ -237,8 +252,9 @@ export class SessionRefresher {
     handle: string,
     lockToken: string,
     session: StoredSession,
-    { lockLeaseMs, binding }: RefreshOptions,
+    refreshOptions: RefreshOptions,
   ): Promise<RefreshOutcome> {
+    const { lockLeaseMs, binding } = refreshOptions;
     const { store, now } = this.deps;
     let released = false;
     // until then no other request can have taken the lock (and refreshed
@@ -271,13 +287,25 @@ export class SessionRefresher {
       }
 
       const next = refreshedSessionRecord(record, tokens, now(), binding);
+      const claims = tokens.claims();
+      const identity = await this.#resolveIdentity(
+        next,
+        claims,
+        refreshOptions,
+      );
       const saved = await this.#storeGranted(
         () =>
           store.updateSession(
             handle,
             next,
             sessionTtlMs(next, this.deps.idleTtlSeconds, now()),
-            { lockToken, entityRef },
+            {
+              lockToken,
+              entityRef,
+              ...(refreshOptions.resolveIdentity && {
+                identity: identity ?? null,
+              }),
+            },
           ),
         {
           stillOurs: async () => {
@@ -299,8 +327,12 @@ export class SessionRefresher {
         );
       }
       return {
-        session: { record: next, entityRef },
-        claims: tokens.claims(),
+        session: {
+          record: next,
+          entityRef: identity?.claims.sub ?? entityRef,
+          ...(identity && { identity }),
+        },
+        claims,
         source: 'keycloak',
       };
     } finally {
@@ -308,6 +340,38 @@ export class SessionRefresher {
       if (!released) {
         await store.releaseRefreshLock(handle, lockToken).catch(() => {});
       }
+    }
+  }
+
+  /**
+   * The user of the tokens Keycloak just granted, resolved while they wait
+   * to be stored, so no other write is needed; undefined (and logged) when
+   * the resolver fails or is slower than the browser's wait: the request
+   * resolves again once the tokens are stored.
+   */
+  async #resolveIdentity(
+    record: SessionRecord,
+    claims: JWTPayload | undefined,
+    { resolveIdentity, answerWithinMs }: RefreshOptions,
+  ): Promise<ResolvedIdentity | undefined> {
+    if (!resolveIdentity) {
+      return undefined;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>(resolve => {
+      timer = setTimeout(() => resolve(undefined), answerWithinMs);
+    });
+    try {
+      return await Promise.race([resolveIdentity(record, claims), late]);
+    } catch (error) {
+      this.deps.logger.debug(
+        `Resolving the user of a refreshed session failed; the request resolves again: ${logText(
+          (error as Error).message,
+        )}`,
+      );
+      return undefined;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Freshness } from '../refresh/freshness';
+import type { ResolvedIdentity } from '../signIn/resolvedIdentity';
 
 /**
  * What `start` remembers for the callback: PKCE verifier and OIDC nonce.
@@ -99,6 +100,8 @@ export interface StoredSession {
   record: SessionRecord;
   /** The Backstage user entity the session signed in as, once resolved */
   entityRef?: string;
+  /** What the sign-in resolver last made of the session's user, and when */
+  identity?: ResolvedIdentity;
 }
 
 /**
@@ -155,13 +158,18 @@ export interface SessionStore {
    * and, given `entityRef`, its Backstage entity's). Returns false, writing
    * nothing, when the session no longer exists (for example it was signed
    * out while a refresh was in flight). With `lockToken`, also releases that
-   * refresh lock, in the same atomic step.
+   * refresh lock, and with `identity` records it (null: forgets the stored
+   * one), in the same atomic step.
    */
   updateSession(
     handle: string,
     record: SessionRecord,
     ttlMs: number,
-    options?: { lockToken?: string; entityRef?: string },
+    options?: {
+      lockToken?: string;
+      entityRef?: string;
+      identity?: ResolvedIdentity | null;
+    },
   ): Promise<boolean>;
   /**
    * The start of a refresh. Omit `freshness` to never count the session
@@ -182,8 +190,15 @@ export interface SessionStore {
     token: string,
     leaseMs: number,
   ): Promise<boolean>;
-  /** Records which user entity the session belongs to; keeps the TTL. */
-  setEntityRef(handle: string, entityRef: string): Promise<void>;
+  /**
+   * Records which user entity the session belongs to and, given, the
+   * identity the resolver made of it; keeps the TTL.
+   */
+  setEntityRef(
+    handle: string,
+    entityRef: string,
+    identity?: ResolvedIdentity,
+  ): Promise<void>;
   /** Returns whether a session was deleted. */
   deleteSession(handle: string): Promise<boolean>;
 }

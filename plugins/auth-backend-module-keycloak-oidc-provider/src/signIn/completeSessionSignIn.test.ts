@@ -28,8 +28,16 @@ class RecordingMetrics extends SessionMetrics {
   }
 }
 
-// completeSessionSignIn only hands it on to the resolver
-const resolverContext = {} as AuthResolverContext;
+// completeSessionSignIn hands it on to the resolver, or issues a token
+// from a stored identity through it
+const issued: unknown[] = [];
+const resolverContext = {
+  issueToken: async params => {
+    issued.push(params);
+    return { token: 'issued-from-the-stored-identity' };
+  },
+} as AuthResolverContext;
+const NOW = Date.UTC(2026, 11, 6, 12);
 
 let redis: RedisServer;
 let inspector: Redis;
@@ -83,6 +91,7 @@ describe('completeSessionSignIn', () => {
   let handle: string;
 
   beforeEach(async () => {
+    issued.length = 0;
     ({ storage } = await redisStorageAt(redis.url, `signin-${++prefixes}:`));
     store = storage.sessions;
     metrics = new RecordingMetrics();
@@ -91,15 +100,21 @@ describe('completeSessionSignIn', () => {
 
   afterEach(() => storage.close());
 
-  /** Runs `resolver` wrapped, as the provider factory wires it. */
+  /**
+   * Runs `resolver` wrapped, as the provider factory wires it; identities
+   * are not kept unless `identityCacheSeconds` says so.
+   */
   const signIn = (
     resolver: SignInResolver<KeycloakAuthResult>,
     result: KeycloakAuthResult,
+    identityCacheSeconds = 0,
   ) =>
     completeSessionSignIn(resolver, {
       store,
       logger: new CapturingLogger(),
       metrics,
+      identityCacheSeconds,
+      now: () => NOW,
     })({ profile: {}, result }, resolverContext);
 
   describe('a new login', () => {
@@ -193,6 +208,103 @@ describe('completeSessionSignIn', () => {
       ).rejects.toBe(refusal);
       expect(await store.getSession(handle)).toBeDefined();
       expect(metrics.logins).toEqual([]);
+    });
+  });
+
+  describe('a refresh with identity caching (identityCacheTtl)', () => {
+    const refuse = async (): Promise<BackstageSignInResult> => {
+      throw new Error('the resolver must not run');
+    };
+
+    it('issues the token from a stored identity, without the resolver and without a Redis command', async () => {
+      const identity = {
+        claims: {
+          sub: ALICE,
+          ent: [ALICE, 'group:default/team-a'],
+          custom: 'kept',
+        },
+        resolvedAt: NOW - 30_000,
+      };
+      let outcome;
+      const commands = await redisCommandsDuring(inspector, async () => {
+        outcome = await signIn(
+          refuse,
+          sessionResult(handle, { isNew: false, entityRef: ALICE, identity }),
+          60,
+        );
+      });
+      expect(outcome).toEqual({ token: 'issued-from-the-stored-identity' });
+      expect(issued).toEqual([{ claims: identity.claims }]);
+      expect(commands).toEqual({});
+    });
+
+    it('answers with the verdict reached before the tokens were stored (a Keycloak refresh)', async () => {
+      const alice = await signedInAs(ALICE);
+      const commands = await redisCommandsDuring(inspector, async () => {
+        expect(
+          await signIn(
+            refuse,
+            sessionResult(handle, {
+              isNew: false,
+              entityRef: ALICE,
+              signedIn: alice,
+            }),
+            60,
+          ),
+        ).toBe(alice);
+      });
+      expect(issued).toEqual([]);
+      expect(commands).toEqual({});
+    });
+
+    it('records what the resolver made of the user when it had to resolve, for the next refreshes', async () => {
+      const token = await new SignJWT({ ent: [ALICE, 'group:default/team-b'] })
+        .setProtectedHeader({ alg: 'ES256' })
+        .setIssuer('http://localhost:7007/api/auth')
+        .setSubject(ALICE)
+        .setAudience('backstage')
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(signingKey);
+      await signIn(
+        async () => ({ token }),
+        sessionResult(handle, { isNew: false, entityRef: ALICE }),
+        60,
+      );
+      expect((await store.getSession(handle))?.identity).toEqual({
+        claims: { sub: ALICE, ent: [ALICE, 'group:default/team-b'] },
+        resolvedAt: NOW,
+      });
+    });
+
+    it('is a 503 that keeps the session when issuing the token gets no answer from the database', async () => {
+      const identity = { claims: { sub: ALICE }, resolvedAt: NOW };
+      const context = {
+        issueToken: async () => {
+          throw Object.assign(
+            new Error('connect ECONNREFUSED 127.0.0.1:5432'),
+            {
+              code: 'ECONNREFUSED',
+            },
+          );
+        },
+      } as unknown as AuthResolverContext;
+      const outcome = completeSessionSignIn(refuse, {
+        store,
+        logger: new CapturingLogger(),
+        metrics,
+        identityCacheSeconds: 60,
+      })(
+        {
+          profile: {},
+          result: sessionResult(handle, { isNew: false, identity }),
+        },
+        context,
+      );
+      await expect(outcome).rejects.toMatchObject({
+        name: 'ServiceUnavailableError',
+      });
+      expect(await store.getSession(handle)).toBeDefined();
     });
   });
 

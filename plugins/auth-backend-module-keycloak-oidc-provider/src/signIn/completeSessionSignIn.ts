@@ -1,11 +1,14 @@
 import type { LoggerService } from '@backstage/backend-plugin-api';
 import { ServiceUnavailableError } from '@backstage/errors';
-import type { SignInResolver } from '@backstage/plugin-auth-node';
-import { decodeJwt } from 'jose';
+import type {
+  BackstageSignInResult,
+  SignInResolver,
+} from '@backstage/plugin-auth-node';
 import { isSessionAuthResult, type KeycloakAuthResult } from '../authResult';
 import { logText } from '../logging/logText';
 import type { SessionMetrics } from '../metrics/SessionMetrics';
 import type { SessionStore } from '../session/types';
+import { identityOf } from './resolvedIdentity';
 import { isResolverOutage } from './resolverOutage';
 
 /**
@@ -18,22 +21,41 @@ import { isResolverOutage } from './resolverOutage';
  * to another entity) records which entity the session signed in as, so the
  * admin API can find it by user and log lines can name the user. Logins are
  * counted by verdict.
+ *
+ * A refresh does not always run the resolver: one that called Keycloak has
+ * its verdict already (the authenticator resolved before storing the
+ * tokens), and one answered from the stored tokens reissues the Backstage
+ * token from the identity resolved within `identityCacheSeconds`. A
+ * refresh that did resolve records the identity for the next ones.
  */
 export function completeSessionSignIn(
   resolver: SignInResolver<KeycloakAuthResult>,
-  deps: { store: SessionStore; logger: LoggerService; metrics: SessionMetrics },
+  deps: {
+    store: SessionStore;
+    logger: LoggerService;
+    metrics: SessionMetrics;
+    identityCacheSeconds: number;
+    now?: () => number;
+  },
 ): SignInResolver<KeycloakAuthResult> {
   const { store, logger, metrics } = deps;
+  const now = deps.now ?? Date.now;
   return async (info, ctx) => {
     const result = info.result;
     if (!isSessionAuthResult(result)) {
       return resolver(info, ctx);
     }
     const handle = result.session.refreshToken!;
-    const { isNew, entityRef } = result.sessionSignIn;
-    let signIn;
+    const { isNew, entityRef, signedIn, identity } = result.sessionSignIn;
+    if (!isNew && signedIn) {
+      return signedIn;
+    }
+    let signIn: BackstageSignInResult;
     try {
-      signIn = await resolver(info, ctx);
+      signIn =
+        !isNew && identity
+          ? await ctx.issueToken({ claims: identity.claims })
+          : await resolver(info, ctx);
     } catch (error) {
       const outage = isResolverOutage(error);
       if (isNew) {
@@ -54,10 +76,15 @@ export function completeSessionSignIn(
       metrics.login('ok');
       await result.sessionSignIn.endReplacedSession?.();
     }
-    const resolved = decodeJwt(signIn.token).sub;
-    if (resolved && resolved !== entityRef) {
+    if (!isNew && identity) {
+      return signIn;
+    }
+    const resolved = identityOf(signIn, now());
+    const caching = deps.identityCacheSeconds > 0;
+    const sub = resolved?.claims.sub;
+    if (sub && (caching || sub !== entityRef)) {
       await store
-        .setEntityRef(handle, resolved)
+        .setEntityRef(handle, sub, caching ? resolved : undefined)
         .catch(error =>
           logger.warn(
             `Could not record the session user: ${logText(error.message)}`,

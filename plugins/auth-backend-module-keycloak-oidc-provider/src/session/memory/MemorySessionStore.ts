@@ -18,6 +18,7 @@ import type {
   SessionSummary,
   StoredSession,
 } from '../types';
+import type { ResolvedIdentity } from '../../signIn/resolvedIdentity';
 
 interface Entry<T> {
   value: T;
@@ -127,12 +128,25 @@ export class MemorySessionStore implements SessionStore, SessionQueries {
     handle: string,
     record: SessionRecord,
     ttlMs: number,
-    { lockToken }: { lockToken?: string; entityRef?: string } = {},
+    {
+      lockToken,
+      identity,
+    }: {
+      lockToken?: string;
+      entityRef?: string;
+      identity?: ResolvedIdentity | null;
+    } = {},
   ): Promise<boolean> {
     const entry = this.#live(this.#sessions, sessionIdOfHandle(handle));
     if (entry) {
       entry.value.record = structuredClone(record);
       entry.expiresAt = this.#now() + ttlMs;
+      if (identity) {
+        entry.value.entityRef = identity.claims.sub;
+        entry.value.identity = structuredClone(identity);
+      } else if (identity === null) {
+        entry.value.identity = undefined;
+      }
     }
     if (lockToken) {
       await this.releaseRefreshLock(handle, lockToken);
@@ -183,10 +197,15 @@ export class MemorySessionStore implements SessionStore, SessionQueries {
     return true;
   }
 
-  async setEntityRef(handle: string, entityRef: string): Promise<void> {
+  async setEntityRef(
+    handle: string,
+    entityRef: string,
+    identity?: ResolvedIdentity,
+  ): Promise<void> {
     const entry = this.#live(this.#sessions, sessionIdOfHandle(handle));
     if (entry) {
       entry.value.entityRef = entityRef;
+      if (identity) entry.value.identity = structuredClone(identity);
     }
   }
 
@@ -240,6 +259,7 @@ export class MemorySessionStore implements SessionStore, SessionQueries {
     return structuredClone({
       record: session.record,
       ...(session.entityRef !== undefined && { entityRef: session.entityRef }),
+      ...(session.identity !== undefined && { identity: session.identity }),
     });
   }
 

@@ -10,6 +10,7 @@ import type {
   SessionStore,
   StoredSession,
 } from '../types';
+import type { ResolvedIdentity } from '../../signIn/resolvedIdentity';
 import { slideIndexes } from './indexWrites';
 import type { RedisExecutor, SideWrite } from './RedisExecutor';
 import type { RedisKeyLayout, SessionKeys } from './redisKeyLayout';
@@ -208,7 +209,15 @@ export class RedisSessionStore implements SessionStore {
     handle: string,
     record: SessionRecord,
     ttlMs: number,
-    { lockToken, entityRef }: { lockToken?: string; entityRef?: string } = {},
+    {
+      lockToken,
+      entityRef,
+      identity,
+    }: {
+      lockToken?: string;
+      entityRef?: string;
+      identity?: ResolvedIdentity | null;
+    } = {},
   ): Promise<boolean> {
     const { redis, layout, codec, now } = this.deps;
     const keys = layout.ofHandle(handle);
@@ -223,14 +232,24 @@ export class RedisSessionStore implements SessionStore {
           ttlMs,
           lockToken ?? '',
           ...codec.tokenFields(keys.session, handle, record),
+          ...(identity !== undefined ? codec.identityFields(identity) : []),
         ),
-      slideIndexes(layout, { id: keys.id, sidId, entityRef }, ttlMs, now()),
+      slideIndexes(
+        layout,
+        { id: keys.id, sidId, entityRef: identity?.claims.sub ?? entityRef },
+        ttlMs,
+        now(),
+      ),
     );
     return written === 1;
   }
 
-  async setEntityRef(handle: string, entityRef: string): Promise<void> {
-    const { redis, layout } = this.deps;
+  async setEntityRef(
+    handle: string,
+    entityRef: string,
+    identity?: ResolvedIdentity,
+  ): Promise<void> {
+    const { redis, layout, codec } = this.deps;
     const keys = layout.ofHandle(handle);
     const ttlMs = await redis.run('recording the session user', async () =>
       Math.max(await redis.redis.pttl(keys.session), 1),
@@ -244,8 +263,12 @@ export class RedisSessionStore implements SessionStore {
           keys.index,
           '',
           '',
-          SESSION_FIELDS.entityRef,
-          entityRef,
+          ...(identity
+            ? codec.identityFields({
+                ...identity,
+                claims: { ...identity.claims, sub: entityRef },
+              })
+            : [SESSION_FIELDS.entityRef, entityRef]),
         ),
       [p => p.pointer(layout.entityPointer(entityRef), keys.tag, ttlMs)],
     );

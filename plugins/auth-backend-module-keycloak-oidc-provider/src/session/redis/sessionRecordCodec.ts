@@ -6,6 +6,7 @@ import {
 } from '../handleSealing';
 import { RecordCipher } from '../RecordCipher';
 import { sidKeyId } from '../sessionHandle';
+import type { ResolvedIdentity } from '../../signIn/resolvedIdentity';
 import type { SessionRecord, StoredSession } from '../types';
 
 /** Hash fields of a session; all but `record` are plain and token-free. */
@@ -14,6 +15,11 @@ export const SESSION_FIELDS = {
   record: 'record',
   /** the Backstage entity ref the session signed in as */
   entityRef: 'user',
+  /**
+   * the rest of the resolver's identity (ownership refs, custom claims) and
+   * when it was resolved, as JSON; '' once forgotten
+   */
+  identity: 'idn',
   /** the access token's expiry (epoch ms), for the fast path */
   accessTokenExpiresAt: 'exp',
   /** sha256 of the Keycloak `sid`, for back-channel logout */
@@ -85,6 +91,20 @@ export class SessionRecordCodec {
     ];
   }
 
+  /** Fields recording a resolved identity, or forgetting it (null). */
+  identityFields(identity: ResolvedIdentity | null): Fields {
+    if (!identity) {
+      return [SESSION_FIELDS.identity, ''];
+    }
+    const { sub, ...claims } = identity.claims;
+    return [
+      SESSION_FIELDS.entityRef,
+      sub,
+      SESSION_FIELDS.identity,
+      JSON.stringify({ at: identity.resolvedAt, claims }),
+    ];
+  }
+
   /**
    * A record we cannot read (another handle's, tampered with, or sealed
    * under a server key that was removed) is a missing session: the user
@@ -105,10 +125,11 @@ export class SessionRecordCodec {
     } catch {
       return undefined;
     }
-    return {
-      record,
-      entityRef: fields[SESSION_FIELDS.entityRef] || undefined,
-    };
+    const entityRef = fields[SESSION_FIELDS.entityRef] || undefined;
+    const identity = entityRef
+      ? identityOfField(entityRef, fields[SESSION_FIELDS.identity])
+      : undefined;
+    return { record, entityRef, ...(identity && { identity }) };
   }
 
   #open(sessionKey: string, handle: string, raw: string | undefined) {
@@ -126,6 +147,23 @@ export class SessionRecordCodec {
     }
     const opened = this.#legacy.open(raw, sessionKey);
     return 'plaintext' in opened ? opened.plaintext : undefined;
+  }
+}
+
+function identityOfField(
+  sub: string,
+  raw: string | undefined,
+): ResolvedIdentity | undefined {
+  if (!raw) {
+    return undefined;
+  }
+  try {
+    const { at, claims } = JSON.parse(raw);
+    return typeof at === 'number' && claims && typeof claims === 'object'
+      ? { claims: { ...claims, sub }, resolvedAt: at }
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
 
