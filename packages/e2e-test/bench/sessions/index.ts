@@ -114,7 +114,7 @@ async function perSessionKeyUsage(redis: Redis, tag: string) {
   const sidKey = (await redis.keys('backstage:session:sid:*'))[0];
   const active = 'backstage:session:active';
   return {
-    'sealed record field (the tokens, deflated, AES-GCM, base64url)':
+    'sealed record field (the tokens, deflated, AES-GCM, binary)':
       await redis.hstrlen(sessionKey, 'record'),
     'session hash': await memoryUsage(redis, sessionKey),
     'user index (÷ sessions)':

@@ -226,7 +226,11 @@ describe('what Redis holds', () => {
     expect(fields.user).toBe('user:default/bob');
     // sealed under a key only the cookie gives
     expect(() => JSON.parse(fields.record)).toThrow();
-    const record = openSealedRecord(fields.record, key, handle);
+    const record = openSealedRecord(
+      (await redis.hgetBuffer(key, 'record'))!,
+      key,
+      handle,
+    );
     expect(record).toMatchObject({
       sub: '6c1e6d63-4b3f-4a5d-8d2f-0b0b00000002',
       sid: expect.any(String),

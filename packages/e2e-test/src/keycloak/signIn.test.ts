@@ -91,7 +91,7 @@ describe('sign-in through real Keycloak', () => {
     expect(keys).toHaveLength(1);
     const [kcSession] = await realm.sessionsOf('alice');
     expect(Object.values(kcSession.clients ?? {})).toEqual(['backstage']);
-    const sealed = (await redis.hget(keys[0], 'record'))!;
+    const sealed = (await redis.hgetBuffer(keys[0], 'record'))!;
     expect(openSealedRecord(sealed, keys[0], handle).sid).toBe(kcSession.id);
   });
 

@@ -128,50 +128,46 @@ export class RecordCipher implements RecordSealer {
   }
 }
 
-/**
- * AES-256-GCM over the deflated plaintext with `associatedData`:
- * `<iv>.<ciphertext>.<tag>`, each base64url without padding.
- */
-export function sealParts(
+/** The three binary parts of a sealed value. */
+export interface SealedBytes {
+  iv: Buffer;
+  ciphertext: Buffer;
+  tag: Buffer;
+}
+
+/** AES-256-GCM over the deflated plaintext with `associatedData`. */
+export function sealBytes(
   key: Buffer,
-  plaintext: string,
+  plaintext: Buffer,
   associatedData: string,
-): string {
+): SealedBytes {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv(ALGORITHM, key, iv, {
     authTagLength: TAG_BYTES,
   });
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));
   const ciphertext = Buffer.concat([
-    cipher.update(deflateRawSync(Buffer.from(plaintext, 'utf8'))),
+    cipher.update(deflateRawSync(plaintext)),
     cipher.final(),
   ]);
-  return [
-    iv.toString('base64url'),
-    ciphertext.toString('base64url'),
-    cipher.getAuthTag().toString('base64url'),
-  ].join('.');
+  return { iv, ciphertext, tag: cipher.getAuthTag() };
 }
 
 /**
- * Opens what `sealParts` made. Never throws: whatever is wrong (malformed,
+ * Opens what `sealBytes` made. Never throws: whatever is wrong (malformed,
  * tampered, another key or associated data), it is `corrupt`.
  */
-export function openParts(
+export function openBytes(
   key: Buffer,
-  sealed: string,
+  { iv, ciphertext, tag }: SealedBytes,
   associatedData: string,
-): OpenResult {
+): { plaintext: Buffer } | { failure: 'corrupt' } {
   try {
-    if (typeof associatedData !== 'string') {
-      return { failure: 'corrupt' };
-    }
-    const parts = sealed.split('.');
-    if (parts.length !== 3) {
-      return { failure: 'corrupt' };
-    }
-    const [iv, ciphertext, tag] = parts.map(decodeBase64url);
-    if (iv?.length !== IV_BYTES || !ciphertext || tag?.length !== TAG_BYTES) {
+    if (
+      typeof associatedData !== 'string' ||
+      iv.length !== IV_BYTES ||
+      tag.length !== TAG_BYTES
+    ) {
       return { failure: 'corrupt' };
     }
     const decipher = createDecipheriv(ALGORITHM, key, iv, {
@@ -183,11 +179,46 @@ export function openParts(
       decipher.update(ciphertext),
       decipher.final(), // throws when the tag does not verify
     ]);
-    const plaintext = inflateRawSync(compressed, {
-      maxOutputLength: MAX_PLAINTEXT_BYTES,
-    });
-    return { plaintext: plaintext.toString('utf8') };
+    return {
+      plaintext: inflateRawSync(compressed, {
+        maxOutputLength: MAX_PLAINTEXT_BYTES,
+      }),
+    };
   } catch {
     return { failure: 'corrupt' };
   }
+}
+
+/** `sealBytes` as `<iv>.<ciphertext>.<tag>`, each base64url without padding. */
+export function sealParts(
+  key: Buffer,
+  plaintext: string,
+  associatedData: string,
+): string {
+  const { iv, ciphertext, tag } = sealBytes(
+    key,
+    Buffer.from(plaintext, 'utf8'),
+    associatedData,
+  );
+  return [iv, ciphertext, tag].map(b => b.toString('base64url')).join('.');
+}
+
+/** Opens what `sealParts` made. Never throws. */
+export function openParts(
+  key: Buffer,
+  sealed: string,
+  associatedData: string,
+): OpenResult {
+  const parts = typeof sealed === 'string' ? sealed.split('.') : [];
+  if (parts.length !== 3) {
+    return { failure: 'corrupt' };
+  }
+  const [iv, ciphertext, tag] = parts.map(decodeBase64url);
+  if (!iv || !ciphertext || !tag) {
+    return { failure: 'corrupt' };
+  }
+  const opened = openBytes(key, { iv, ciphertext, tag }, associatedData);
+  return 'plaintext' in opened
+    ? { plaintext: opened.plaintext.toString('utf8') }
+    : opened;
 }

@@ -1,6 +1,8 @@
 import { hkdfSync } from 'node:crypto';
 import {
+  openBytes,
   openParts,
+  sealBytes,
   sealParts,
   type OpenResult,
   type RecordCipherKey,
@@ -18,12 +20,98 @@ const INFO = 'aes-256-gcm v2';
  * salt, a record also needs that key to be made: whoever can write to
  * Redis cannot plant a session of their own.
  */
-function keyOf(handle: string, serverKey?: Buffer): Buffer {
+function keyOf(
+  handle: string,
+  serverKey?: Buffer,
+  info: string = INFO,
+): Buffer {
   const secret = Buffer.from(
     handle.slice(handle.indexOf('.') + 1),
     'base64url',
   );
-  return Buffer.from(hkdfSync('sha256', secret, serverKey ?? SALT, INFO, 32));
+  return Buffer.from(hkdfSync('sha256', secret, serverKey ?? SALT, info, 32));
+}
+
+/** The binary format's first byte, which no text format starts with */
+const BINARY_VERSION = 3;
+const BINARY_INFO = 'aes-256-gcm v3';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/**
+ * Seals a session's token set as bytes, bound to the Redis key it is
+ * stored under: `[3][key id length][server key id][iv][tag][ciphertext]`
+ * (key id length 0 when sealed by the handle alone). A third smaller than
+ * the `v2.` text format, whose base64url parts cost 4 bytes per 3.
+ */
+export function sealBinaryForHandle(
+  handle: string,
+  plaintext: Buffer,
+  associatedData: string,
+  { serverKeys }: HandleSealing = {},
+): Buffer {
+  const server = serverKeys?.[0];
+  const keyId = Buffer.from(server?.id ?? '', 'utf8');
+  const { iv, ciphertext, tag } = sealBytes(
+    keyOf(handle, server?.key, BINARY_INFO),
+    plaintext,
+    associatedData,
+  );
+  return Buffer.concat([
+    Buffer.from([BINARY_VERSION, keyId.length]),
+    keyId,
+    iv,
+    tag,
+    ciphertext,
+  ]);
+}
+
+/** Whether a stored value was sealed by `sealBinaryForHandle`. */
+export function isBinarySealed(sealed: Buffer): boolean {
+  return sealed.length > 0 && sealed[0] === BINARY_VERSION;
+}
+
+/**
+ * Opens what `sealBinaryForHandle` made; with server keys configured, only
+ * a value sealed with one of them (as `openForHandle`).
+ */
+export function openBinaryForHandle(
+  handle: string,
+  sealed: Buffer,
+  associatedData: string,
+  { serverKeys }: HandleSealing = {},
+): { plaintext: Buffer } | { failure: 'unknown-key' | 'corrupt' } {
+  if (!isBinarySealed(sealed) || sealed.length < 2) {
+    return { failure: 'corrupt' };
+  }
+  const ivAt = 2 + sealed[1];
+  const tagAt = ivAt + IV_BYTES;
+  const ciphertextAt = tagAt + TAG_BYTES;
+  if (sealed.length <= ciphertextAt) {
+    return { failure: 'corrupt' };
+  }
+  const keyId = sealed.subarray(2, ivAt).toString('utf8');
+  let key: Buffer | undefined;
+  if (keyId === '') {
+    key = serverKeys?.length
+      ? undefined
+      : keyOf(handle, undefined, BINARY_INFO);
+  } else {
+    const server = serverKeys?.find(k => k.id === keyId);
+    key = server && keyOf(handle, server.key, BINARY_INFO);
+  }
+  if (!key) {
+    return { failure: 'unknown-key' };
+  }
+  return openBytes(
+    key,
+    {
+      iv: sealed.subarray(ivAt, tagAt),
+      tag: sealed.subarray(tagAt, ciphertextAt),
+      ciphertext: sealed.subarray(ciphertextAt),
+    },
+    associatedData,
+  );
 }
 
 /** How records are sealed: by the handle alone, or with server keys too. */

@@ -30,9 +30,13 @@ const SCRIPTS = {
   countPendingLogin: { keys: 2, lua: COUNT_PENDING_LOGIN },
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
-type ScriptCall = (...keysAndArgs: (string | number)[]) => any;
-/** A client or pipeline with the scripts defined as commands. */
-export type Scripted<T> = T & Record<ScriptName, ScriptCall>;
+type ScriptCall = (...keysAndArgs: (string | number | Buffer)[]) => any;
+/**
+ * A client or pipeline with the scripts defined as commands; ioredis adds
+ * a `…Buffer` variant of each, whose reply keeps binary values.
+ */
+export type Scripted<T> = T &
+  Record<ScriptName | `${ScriptName}Buffer`, ScriptCall>;
 export type ScriptedPipeline = Scripted<ChainableCommander>;
 
 /** Commands on keys of one slot other than the write's own, for a pipeline. */

@@ -11,7 +11,13 @@ import {
 import { connectedRedis } from '../../__testUtils__/connectedRedis';
 import { createRedisClient } from './createRedisClient';
 import { redisSessionStorage } from './redisSessionStorage';
-import { openForHandle, sealForHandle } from '../handleSealing';
+import {
+  openBinaryForHandle,
+  openForHandle,
+  sealBinaryForHandle,
+  sealForHandle,
+} from '../handleSealing';
+import { decodeRecord, encodeRecord } from '../recordBytes';
 import { RecordCipher } from '../RecordCipher';
 import { randomBytes } from 'node:crypto';
 
@@ -125,24 +131,45 @@ describe('RedisSessionStore sealing', () => {
     const { handle } = await sessions.createSession(record, 60_000);
     const { handle: other } = await sessions.createSession(record, 60_000);
     const key = layout.ofHandle(handle).session;
-    const sealed = await inspector.hget(key, 'record');
-    expect(sealed).toMatch(/^v2\.[\w-]{16}\.[\w-]+\.[\w-]{22}$/);
+    const sealed = (await inspector.hgetBuffer(key, 'record'))!;
+    // binary: version 3, no server key id
+    expect([...sealed.subarray(0, 2)]).toEqual([3, 0]);
     for (const token of [
       record.refreshToken,
       record.accessToken,
       record.idToken!,
     ]) {
-      expect(sealed).not.toContain(token);
+      expect(sealed.toString('latin1')).not.toContain(token);
     }
-    expect(openForHandle(handle, sealed!, key)).toEqual({
-      plaintext: JSON.stringify(record),
-    });
+    const opened = openBinaryForHandle(handle, sealed, key);
+    expect('plaintext' in opened && decodeRecord(opened.plaintext)).toEqual(
+      record,
+    );
     // another session's handle, or the value moved to another key: nothing
-    expect(openForHandle(other, sealed!, key)).toEqual({ failure: 'corrupt' });
+    expect(openBinaryForHandle(other, sealed, key)).toEqual({
+      failure: 'corrupt',
+    });
     const otherKey = layout.ofHandle(other).session;
-    await inspector.hset(otherKey, 'record', sealed!);
+    await inspector.hset(otherKey, 'record', sealed);
     expect(await sessions.getSession(other)).toBeUndefined();
     expect((await sessions.getSession(handle))?.record).toEqual(record);
+  });
+
+  it('still reads v2 text records (the format before the binary one), and seals them as bytes on the next write', async () => {
+    const { sessions, layout } = await newStore('legacy-v2:');
+    const record = sampleRecord();
+    const { handle } = await sessions.createSession(record, 60_000);
+    const key = layout.ofHandle(handle).session;
+    const v2 = sealForHandle(handle, JSON.stringify(record), key);
+    await inspector.hset(key, 'record', v2);
+    expect((await sessions.getSession(handle))?.record).toEqual(record);
+    expect(openForHandle(handle, v2, key)).toEqual({
+      plaintext: JSON.stringify(record),
+    });
+    await sessions.updateSession(handle, record, 60_000);
+    const rewritten = (await inspector.hgetBuffer(key, 'record'))!;
+    expect(rewritten[0]).toBe(3);
+    expect(rewritten.length).toBeLessThan(v2.length);
   });
 
   it('still reads plain records written before 0.3 when no server keys are configured', async () => {
@@ -153,7 +180,7 @@ describe('RedisSessionStore sealing', () => {
     await inspector.hset(key, 'record', JSON.stringify(record));
     expect((await sessions.getSession(handle))?.record).toEqual(record);
     await sessions.updateSession(handle, record, 60_000);
-    expect(await inspector.hget(key, 'record')).toMatch(/^v2\.[\w-]{16}\./);
+    expect((await inspector.hgetBuffer(key, 'record'))![0]).toBe(3);
   });
 
   it('with server keys, binds every record to them: a session planted in Redis does not open', async () => {
@@ -169,7 +196,11 @@ describe('RedisSessionStore sealing', () => {
     const record = sampleRecord();
     const { handle } = await sessions.createSession(record, 60_000);
     const key = layout.ofHandle(handle).session;
-    expect(await inspector.hget(key, 'record')).toMatch(/^v2\.k1\./);
+    const keyIdOf = async () => {
+      const sealed = (await inspector.hgetBuffer(key, 'record'))!;
+      return sealed.subarray(2, 2 + sealed[1]).toString();
+    };
+    expect(await keyIdOf()).toBe('k1');
     expect((await sessions.getSession(handle))?.record).toEqual(record);
 
     // whoever can write to Redis, but holds no server key, plants a record
@@ -179,6 +210,7 @@ describe('RedisSessionStore sealing', () => {
     for (const forged of [
       JSON.stringify(record),
       sealForHandle(planted.handle, JSON.stringify(record), plantedKey),
+      sealBinaryForHandle(planted.handle, encodeRecord(record), plantedKey),
     ]) {
       await inspector.hset(plantedKey, 'record', forged);
       expect(await sessions.getSession(planted.handle)).toBeUndefined();
@@ -194,12 +226,21 @@ describe('RedisSessionStore sealing', () => {
       ),
     );
     expect((await sessions.getSession(planted.handle))?.record).toEqual(record);
+    // and so do v2 text records sealed with a server key
+    await inspector.hset(
+      plantedKey,
+      'record',
+      sealForHandle(planted.handle, JSON.stringify(record), plantedKey, {
+        serverKeys: [old],
+      }),
+    );
+    expect((await sessions.getSession(planted.handle))?.record).toEqual(record);
 
     // rotation: the new key seals, the old one still opens
     const rotated = await open([next, old]);
     expect((await rotated.sessions.getSession(handle))?.record).toEqual(record);
     await rotated.sessions.updateSession(handle, record, 60_000);
-    expect(await inspector.hget(key, 'record')).toMatch(/^v2\.k2\./);
+    expect(await keyIdOf()).toBe('k2');
     // the old key removed: records only it sealed do not open (a 401)
     const onlyNext = (await open([next])).sessions;
     expect(await onlyNext.getSession(planted.handle)).toBeUndefined();

@@ -92,7 +92,7 @@ export class RedisSessionStore implements SessionStore {
     const { redis, layout, codec } = this.deps;
     const keys = layout.ofHandle(handle);
     const fields = await redis.run('reading the session', () =>
-      redis.redis.hgetall(keys.session),
+      redis.redis.hgetallBuffer(keys.session),
     );
     return codec.decode(keys.session, handle, fields);
   }
@@ -106,7 +106,7 @@ export class RedisSessionStore implements SessionStore {
     const lockToken = randomUUID();
     const [state, flat] = (await redis
       .run('reading the session', () =>
-        redis.redis.readForRefresh(
+        redis.redis.readForRefreshBuffer(
           keys.session,
           keys.lock,
           lockToken,
@@ -125,7 +125,7 @@ export class RedisSessionStore implements SessionStore {
           this.releaseRefreshLock(handle, lockToken).catch(() => {});
         }
         throw error;
-      })) as [number, string[]];
+      })) as [number, Buffer[]];
     const session = codec.decode(keys.session, handle, fieldsOf(flat));
     if (!session) {
       if (state === READ_STATE.locked) {

@@ -1,17 +1,23 @@
 import {
+  isBinarySealed,
   isSealedForHandle,
+  openBinaryForHandle,
   openForHandle,
-  sealForHandle,
+  sealBinaryForHandle,
   type HandleSealing,
 } from '../handleSealing';
 import { RecordCipher } from '../RecordCipher';
+import { decodeRecord, encodeRecord } from '../recordBytes';
 import { sidKeyId } from '../sessionHandle';
 import type { ResolvedIdentity } from '../../signIn/resolvedIdentity';
 import type { SessionRecord, StoredSession } from '../types';
 
 /** Hash fields of a session; all but `record` are plain and token-free. */
 export const SESSION_FIELDS = {
-  /** the token set, sealed (AES-256-GCM) under a key only the handle gives */
+  /**
+   * the token set, sealed (AES-256-GCM) under a key only the handle gives,
+   * as bytes (see handleSealing.ts)
+   */
   record: 'record',
   /** the Backstage entity ref the session signed in as */
   entityRef: 'user',
@@ -33,19 +39,23 @@ export const SESSION_FIELDS = {
 
 const MAX_USER_AGENT_LENGTH = 256;
 
-type Fields = (string | number)[];
+type Fields = (string | number | Buffer)[];
+
+/** A session hash as read: values as Redis holds them (`record` is binary). */
+export type StoredFields = Record<string, Buffer | string>;
 
 /**
  * Turns a session record into hash fields and back. The token set is one
- * JSON value sealed under a key derived from the session's handle (and the
- * first server key, when `encryption.keys` are configured; see
- * handleSealing.ts), with the Redis key as associated data, so a value
+ * value (recordBytes.ts) sealed under a key derived from the session's
+ * handle (and the first server key, when `encryption.keys` are configured;
+ * see handleSealing.ts), with the Redis key as associated data, so a value
  * copied to another key does not open; the fields the scripts and admin
  * queries need are stored beside it in plain, token-free form.
  *
- * Records written before 0.3 are still read: sealed under the server keys
- * (`v1.`) or, when no keys are configured, plain JSON. The next refresh
- * seals them the current way.
+ * Records written in earlier formats are still read: the `v2.` base64url
+ * text of the same sealing, sealed under the server keys (`v1.`) or, when
+ * no keys are configured, plain JSON. The next refresh seals them the
+ * current way, so a deployment that upgrades signs nobody out.
  */
 export class SessionRecordCodec {
   readonly #legacy?: RecordCipher;
@@ -64,7 +74,12 @@ export class SessionRecordCodec {
   ): Fields {
     return [
       SESSION_FIELDS.record,
-      sealForHandle(handle, JSON.stringify(record), sessionKey, this.sealing),
+      sealBinaryForHandle(
+        handle,
+        encodeRecord(record),
+        sessionKey,
+        this.sealing,
+      ),
       SESSION_FIELDS.accessTokenExpiresAt,
       record.accessTokenExpiresAt ?? 0,
       SESSION_FIELDS.refreshedAt,
@@ -113,26 +128,48 @@ export class SessionRecordCodec {
   decode(
     sessionKey: string,
     handle: string,
-    fields: Record<string, string>,
+    fields: StoredFields,
   ): StoredSession | undefined {
-    const json = this.#open(sessionKey, handle, fields[SESSION_FIELDS.record]);
-    if (json === undefined) {
+    const record = this.#open(
+      sessionKey,
+      handle,
+      fields[SESSION_FIELDS.record],
+    );
+    if (record === undefined) {
       return undefined;
     }
-    let record: SessionRecord;
-    try {
-      record = JSON.parse(json) as SessionRecord;
-    } catch {
-      return undefined;
-    }
-    const entityRef = fields[SESSION_FIELDS.entityRef] || undefined;
+    const entityRef = fields[SESSION_FIELDS.entityRef]?.toString() || undefined;
     const identity = entityRef
-      ? identityOfField(entityRef, fields[SESSION_FIELDS.identity])
+      ? identityOfField(entityRef, fields[SESSION_FIELDS.identity]?.toString())
       : undefined;
     return { record, entityRef, ...(identity && { identity }) };
   }
 
-  #open(sessionKey: string, handle: string, raw: string | undefined) {
+  #open(
+    sessionKey: string,
+    handle: string,
+    stored: Buffer | string | undefined,
+  ): SessionRecord | undefined {
+    if (Buffer.isBuffer(stored) && isBinarySealed(stored)) {
+      const opened = openBinaryForHandle(
+        handle,
+        stored,
+        sessionKey,
+        this.sealing,
+      );
+      return 'plaintext' in opened ? decodeRecord(opened.plaintext) : undefined;
+    }
+    const json = this.#openText(sessionKey, handle, stored?.toString('utf8'));
+    try {
+      return json === undefined
+        ? undefined
+        : (JSON.parse(json) as SessionRecord);
+    } catch {
+      return undefined;
+    }
+  }
+
+  #openText(sessionKey: string, handle: string, raw: string | undefined) {
     if (!raw) {
       return undefined;
     }
@@ -167,11 +204,11 @@ function identityOfField(
   }
 }
 
-/** HGETALL's flat reply from a script, as an object. */
-export function fieldsOf(flat: string[]): Record<string, string> {
-  const fields: Record<string, string> = {};
+/** HGETALL's flat reply (as Buffers) from a script, as an object. */
+export function fieldsOf(flat: Buffer[]): StoredFields {
+  const fields: StoredFields = {};
   for (let i = 0; i < flat.length; i += 2) {
-    fields[flat[i]] = flat[i + 1];
+    fields[flat[i].toString('utf8')] = flat[i + 1];
   }
   return fields;
 }
