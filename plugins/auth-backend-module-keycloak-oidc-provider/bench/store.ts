@@ -167,7 +167,11 @@ async function main() {
     );
   }
   const result = await commands[command](JSON.parse(json));
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  // stdout is a pipe, written asynchronously: exit only once it is all out
+  // (the raw samples make it far larger than a pipe's buffer)
+  await new Promise<void>(resolve =>
+    process.stdout.write(`${JSON.stringify(result)}\n`, () => resolve()),
+  );
 }
 
 main().then(

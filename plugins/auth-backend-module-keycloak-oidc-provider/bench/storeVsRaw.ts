@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { sealForHandle } from '../src/session/handleSealing';
+import { sealBinaryForHandle } from '../src/session/handleSealing';
+import { encodeRecord } from '../src/session/recordBytes';
 import { createRedisClient } from '../src/session/redis/createRedisClient';
 import { redisSessionStorage } from '../src/session/redis/redisSessionStorage';
 import type { RedisSessionStore } from '../src/session/redis/RedisSessionStore';
@@ -70,14 +71,14 @@ export async function benchStoreVsRaw(options: {
   durationMs: number;
 }): Promise<ScenarioRow[]> {
   const { store, live, template } = options;
-  const sealedSize = sealForHandle(
-    createSessionHandle(template.sub),
-    JSON.stringify(template),
-    'x',
-  ).length;
-  const value = randomBytes(sealedSize)
-    .toString('base64url')
-    .slice(0, sealedSize);
+  // the floor writes a value the size of the sealed record
+  const value = randomBytes(
+    sealBinaryForHandle(
+      createSessionHandle(template.sub),
+      encodeRecord(template),
+      'x',
+    ).length,
+  );
   const raw = createRedisClient({
     mode: 'standalone',
     url: options.redisUrl,

@@ -161,6 +161,8 @@ export async function benchSessions(): Promise<{
   const redisSession = {
     store: 'redis',
     redis: { url: redisServer.url, prefix: 'backstage:session:' },
+    // 64 browsers of 3 users: none may evict another's session
+    maxSessionsPerUser: 100,
   };
   // the two that are profiled have an inspector port
   const profiled = {
@@ -186,7 +188,14 @@ export async function benchSessions(): Promise<{
       benchBackendConfig({
         issuer: idp.issuer,
         upstream: false,
-        session: { store: 'memory', minAccessTokenValidity: 0 },
+        session: {
+          store: 'memory',
+          minAccessTokenValidity: 0,
+          maxSessionsPerUser: 100,
+          // the production policy refuses the memory store; this one is
+          // only the baseline of our store's own cost
+          dangerouslyAllowInsecureProduction: true,
+        },
       }),
     ),
   };

@@ -131,9 +131,17 @@ describe('the resolved identity, reused within identityCacheTtl', () => {
         'group:default/team-c',
       ]);
       expect((await idp.stats()).refreshGrants).toBe(grantsBefore + 1);
-      // stored with the tokens: the next refresh reuses it
-      const idn = JSON.parse((await redis.hget(key, 'idn'))!);
-      expect(idn.claims.ent).toEqual([ALICE, 'group:default/team-c']);
+      // stored with the tokens, sealed like them (whoever can write to
+      // Redis cannot choose a user's groups): the next refresh reuses it
+      const sealed = (await redis.hgetBuffer(key, 'idn'))!;
+      expect(sealed[0]).toBe(3);
+      expect(sealed.toString('latin1')).not.toContain('team-c');
+      const calls = catalogCalls;
+      expect(await ownershipAfterRefresh(browser)).toEqual([
+        ALICE,
+        'group:default/team-c',
+      ]);
+      expect(catalogCalls).toBe(calls);
     } finally {
       redis.disconnect();
     }

@@ -248,6 +248,62 @@ describe('RedisSessionStore sealing', () => {
   });
 });
 
+describe('RedisSessionStore resolved identity', () => {
+  it('is sealed like the record: one planted or moved in Redis is not offered', async () => {
+    const { sessions, layout } = await newStore('identity:');
+    const record = sampleRecord();
+    const { handle } = await sessions.createSession(record, 60_000);
+    const key = layout.ofHandle(handle).session;
+    const identity = {
+      claims: { sub: 'user:default/alice', ent: ['group:default/team-a'] },
+      resolvedAt: Date.now(),
+    };
+    await sessions.setEntityRef(handle, 'user:default/alice', identity);
+    expect(await sessions.getSession(handle)).toMatchObject({
+      entityRef: 'user:default/alice',
+      identity,
+    });
+    expect(await inspector.hget(key, 'user')).toBe('user:default/alice');
+    const sealed = (await inspector.hgetBuffer(key, 'idn'))!;
+    expect(sealed.toString('latin1')).not.toContain('team-a');
+
+    // someone who can write to Redis makes alice an admin: in plain, sealed
+    // by another session's handle, or the record's own sealed value moved
+    const admin = {
+      claims: { sub: 'user:default/alice', ent: ['group:default/admins'] },
+      resolvedAt: Date.now(),
+    };
+    const { handle: other } = await sessions.createSession(
+      sampleRecord(),
+      60_000,
+    );
+    for (const forged of [
+      JSON.stringify({ at: admin.resolvedAt, claims: admin.claims }),
+      sealBinaryForHandle(
+        other,
+        Buffer.from(
+          JSON.stringify({ at: admin.resolvedAt, claims: admin.claims }),
+        ),
+        `${key}#identity`,
+      ),
+      (await inspector.hgetBuffer(key, 'record'))!,
+    ]) {
+      await inspector.hset(key, 'idn', forged);
+      const read = await sessions.getSession(handle);
+      expect(read?.identity).toBeUndefined();
+      expect(read?.record).toEqual(record);
+    }
+
+    // forgotten when a refresh could not resolve
+    await inspector.hset(key, 'idn', sealed);
+    expect((await sessions.getSession(handle))?.identity).toEqual(identity);
+    await sessions.updateSession(handle, sampleRecord(), 60_000, {
+      identity: null,
+    });
+    expect((await sessions.getSession(handle))?.identity).toBeUndefined();
+  });
+});
+
 describe('RedisSessionStore errors', () => {
   it('lets a bug surface as itself instead of a 503', async () => {
     const { sessions, layout } = await newStore('bug:');

@@ -232,7 +232,9 @@ export class RedisSessionStore implements SessionStore {
           ttlMs,
           lockToken ?? '',
           ...codec.tokenFields(keys.session, handle, record),
-          ...(identity !== undefined ? codec.identityFields(identity) : []),
+          ...(identity !== undefined
+            ? codec.identityFields(keys.session, handle, identity)
+            : []),
         ),
       slideIndexes(
         layout,
@@ -264,7 +266,7 @@ export class RedisSessionStore implements SessionStore {
           '',
           '',
           ...(identity
-            ? codec.identityFields({
+            ? codec.identityFields(keys.session, handle, {
                 ...identity,
                 claims: { ...identity.claims, sub: entityRef },
               })

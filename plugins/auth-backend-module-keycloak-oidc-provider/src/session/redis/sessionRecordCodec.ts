@@ -22,8 +22,9 @@ export const SESSION_FIELDS = {
   /** the Backstage entity ref the session signed in as */
   entityRef: 'user',
   /**
-   * the rest of the resolver's identity (ownership refs, custom claims) and
-   * when it was resolved, as JSON; '' once forgotten
+   * the resolver's identity (the claims a Backstage token is issued from)
+   * and when it was resolved, sealed like the record: whoever can write to
+   * Redis must not be able to choose a user's groups; '' once forgotten
    */
   identity: 'idn',
   /** the access token's expiry (epoch ms), for the fast path */
@@ -106,17 +107,32 @@ export class SessionRecordCodec {
     ];
   }
 
-  /** Fields recording a resolved identity, or forgetting it (null). */
-  identityFields(identity: ResolvedIdentity | null): Fields {
+  /**
+   * Fields recording a resolved identity, or forgetting it (null): the
+   * entity ref in plain for lookups, the identity sealed under the
+   * session's key (another associated data than the record's, so neither
+   * opens as the other).
+   */
+  identityFields(
+    sessionKey: string,
+    handle: string,
+    identity: ResolvedIdentity | null,
+  ): Fields {
     if (!identity) {
       return [SESSION_FIELDS.identity, ''];
     }
-    const { sub, ...claims } = identity.claims;
     return [
       SESSION_FIELDS.entityRef,
-      sub,
+      identity.claims.sub,
       SESSION_FIELDS.identity,
-      JSON.stringify({ at: identity.resolvedAt, claims }),
+      sealBinaryForHandle(
+        handle,
+        Buffer.from(
+          JSON.stringify({ at: identity.resolvedAt, claims: identity.claims }),
+        ),
+        identityAssociatedData(sessionKey),
+        this.sealing,
+      ),
     ];
   }
 
@@ -139,10 +155,40 @@ export class SessionRecordCodec {
       return undefined;
     }
     const entityRef = fields[SESSION_FIELDS.entityRef]?.toString() || undefined;
-    const identity = entityRef
-      ? identityOfField(entityRef, fields[SESSION_FIELDS.identity]?.toString())
-      : undefined;
+    const identity = this.#openIdentity(
+      sessionKey,
+      handle,
+      fields[SESSION_FIELDS.identity],
+    );
     return { record, entityRef, ...(identity && { identity }) };
+  }
+
+  /** A sealed identity that does not open is none: the user is resolved. */
+  #openIdentity(
+    sessionKey: string,
+    handle: string,
+    stored: Buffer | string | undefined,
+  ): ResolvedIdentity | undefined {
+    if (!Buffer.isBuffer(stored) || !isBinarySealed(stored)) {
+      return undefined;
+    }
+    const opened = openBinaryForHandle(
+      handle,
+      stored,
+      identityAssociatedData(sessionKey),
+      this.sealing,
+    );
+    if (!('plaintext' in opened)) {
+      return undefined;
+    }
+    try {
+      const { at, claims } = JSON.parse(opened.plaintext.toString('utf8'));
+      return typeof at === 'number' && typeof claims?.sub === 'string'
+        ? { claims, resolvedAt: at }
+        : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   #open(
@@ -187,21 +233,8 @@ export class SessionRecordCodec {
   }
 }
 
-function identityOfField(
-  sub: string,
-  raw: string | undefined,
-): ResolvedIdentity | undefined {
-  if (!raw) {
-    return undefined;
-  }
-  try {
-    const { at, claims } = JSON.parse(raw);
-    return typeof at === 'number' && claims && typeof claims === 'object'
-      ? { claims: { ...claims, sub }, resolvedAt: at }
-      : undefined;
-  } catch {
-    return undefined;
-  }
+function identityAssociatedData(sessionKey: string): string {
+  return `${sessionKey}#identity`;
 }
 
 /** HGETALL's flat reply (as Buffers) from a script, as an object. */
