@@ -51,6 +51,12 @@ export async function populate(
       const { handle } = await store.createSession(record, TTL_MS, {
         metadata: { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) bench' },
       });
+      // what the sign-in resolver made of the user, as every session has
+      const entityRef = `user:default/${tag}-user-${Math.floor(i / 2)}`;
+      await store.setEntityRef(handle, entityRef, {
+        claims: { sub: entityRef, ent: [entityRef, 'group:default/team-a'] },
+        resolvedAt: now,
+      });
       handles[i] = handle;
     }
   };

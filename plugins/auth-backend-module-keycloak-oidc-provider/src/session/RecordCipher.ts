@@ -135,11 +135,15 @@ export interface SealedBytes {
   tag: Buffer;
 }
 
-/** AES-256-GCM over the deflated plaintext with `associatedData`. */
+/**
+ * AES-256-GCM over the deflated plaintext with `associatedData`; deflated
+ * with a preset `dictionary` when given (the opener needs the same one).
+ */
 export function sealBytes(
   key: Buffer,
   plaintext: Buffer,
   associatedData: string,
+  dictionary?: Buffer,
 ): SealedBytes {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv(ALGORITHM, key, iv, {
@@ -147,7 +151,7 @@ export function sealBytes(
   });
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));
   const ciphertext = Buffer.concat([
-    cipher.update(deflateRawSync(plaintext)),
+    cipher.update(deflateRawSync(plaintext, dictionary && { dictionary })),
     cipher.final(),
   ]);
   return { iv, ciphertext, tag: cipher.getAuthTag() };
@@ -161,6 +165,7 @@ export function openBytes(
   key: Buffer,
   { iv, ciphertext, tag }: SealedBytes,
   associatedData: string,
+  dictionary?: Buffer,
 ): { plaintext: Buffer } | { failure: 'corrupt' } {
   try {
     if (
@@ -182,6 +187,7 @@ export function openBytes(
     return {
       plaintext: inflateRawSync(compressed, {
         maxOutputLength: MAX_PLAINTEXT_BYTES,
+        ...(dictionary && { dictionary }),
       }),
     };
   } catch {

@@ -42,13 +42,15 @@ const TAG_BYTES = 16;
  * Seals a session's token set as bytes, bound to the Redis key it is
  * stored under: `[3][key id length][server key id][iv][tag][ciphertext]`
  * (key id length 0 when sealed by the handle alone). A third smaller than
- * the `v2.` text format, whose base64url parts cost 4 bytes per 3.
+ * the `v2.` text format, whose base64url parts cost 4 bytes per 3. What
+ * deflates with a preset `dictionary` opens only with the same one.
  */
 export function sealBinaryForHandle(
   handle: string,
   plaintext: Buffer,
   associatedData: string,
   { serverKeys }: HandleSealing = {},
+  dictionary?: Buffer,
 ): Buffer {
   const server = serverKeys?.[0];
   const keyId = Buffer.from(server?.id ?? '', 'utf8');
@@ -56,6 +58,7 @@ export function sealBinaryForHandle(
     keyOf(handle, server?.key, BINARY_INFO),
     plaintext,
     associatedData,
+    dictionary,
   );
   return Buffer.concat([
     Buffer.from([BINARY_VERSION, keyId.length]),
@@ -80,6 +83,7 @@ export function openBinaryForHandle(
   sealed: Buffer,
   associatedData: string,
   { serverKeys }: HandleSealing = {},
+  dictionary?: Buffer,
 ): { plaintext: Buffer } | { failure: 'unknown-key' | 'corrupt' } {
   if (!isBinarySealed(sealed) || sealed.length < 2) {
     return { failure: 'corrupt' };
@@ -111,6 +115,7 @@ export function openBinaryForHandle(
       ciphertext: sealed.subarray(ciphertextAt),
     },
     associatedData,
+    dictionary,
   );
 }
 

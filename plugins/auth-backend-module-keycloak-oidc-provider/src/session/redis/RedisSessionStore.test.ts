@@ -17,7 +17,7 @@ import {
   sealBinaryForHandle,
   sealForHandle,
 } from '../handleSealing';
-import { decodeRecord, encodeRecord } from '../recordBytes';
+import { decodeRecord, encodeRecord, RECORD_DICTIONARY } from '../recordBytes';
 import { RecordCipher } from '../RecordCipher';
 import { randomBytes } from 'node:crypto';
 
@@ -141,14 +141,20 @@ describe('RedisSessionStore sealing', () => {
     ]) {
       expect(sealed.toString('latin1')).not.toContain(token);
     }
-    const opened = openBinaryForHandle(handle, sealed, key);
+    const opened = openBinaryForHandle(
+      handle,
+      sealed,
+      key,
+      {},
+      RECORD_DICTIONARY,
+    );
     expect('plaintext' in opened && decodeRecord(opened.plaintext)).toEqual(
       record,
     );
     // another session's handle, or the value moved to another key: nothing
-    expect(openBinaryForHandle(other, sealed, key)).toEqual({
-      failure: 'corrupt',
-    });
+    expect(
+      openBinaryForHandle(other, sealed, key, {}, RECORD_DICTIONARY),
+    ).toEqual({ failure: 'corrupt' });
     const otherKey = layout.ofHandle(other).session;
     await inspector.hset(otherKey, 'record', sealed);
     expect(await sessions.getSession(other)).toBeUndefined();
@@ -210,7 +216,13 @@ describe('RedisSessionStore sealing', () => {
     for (const forged of [
       JSON.stringify(record),
       sealForHandle(planted.handle, JSON.stringify(record), plantedKey),
-      sealBinaryForHandle(planted.handle, encodeRecord(record), plantedKey),
+      sealBinaryForHandle(
+        planted.handle,
+        encodeRecord(record),
+        plantedKey,
+        {},
+        RECORD_DICTIONARY,
+      ),
     ]) {
       await inspector.hset(plantedKey, 'record', forged);
       expect(await sessions.getSession(planted.handle)).toBeUndefined();

@@ -7,7 +7,7 @@ import {
   type HandleSealing,
 } from '../handleSealing';
 import { RecordCipher } from '../RecordCipher';
-import { decodeRecord, encodeRecord } from '../recordBytes';
+import { decodeRecord, encodeRecord, RECORD_DICTIONARY } from '../recordBytes';
 import { sidKeyId } from '../sessionHandle';
 import type { ResolvedIdentity } from '../../signIn/resolvedIdentity';
 import type { SessionRecord, StoredSession } from '../types';
@@ -80,6 +80,7 @@ export class SessionRecordCodec {
         encodeRecord(record),
         sessionKey,
         this.sealing,
+        RECORD_DICTIONARY,
       ),
       SESSION_FIELDS.accessTokenExpiresAt,
       record.accessTokenExpiresAt ?? 0,
@@ -202,6 +203,7 @@ export class SessionRecordCodec {
         stored,
         sessionKey,
         this.sealing,
+        RECORD_DICTIONARY,
       );
       return 'plaintext' in opened ? decodeRecord(opened.plaintext) : undefined;
     }
