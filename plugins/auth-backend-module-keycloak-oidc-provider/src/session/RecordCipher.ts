@@ -1,6 +1,10 @@
 import { InputError } from '@backstage/errors';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import {
+  deflateRawSync,
+  inflateRawSync,
+  type ZlibOptions,
+} from 'node:zlib';
 import type { RecordSealer } from './RecordSealer';
 
 const ALGORITHM = 'aes-256-gcm';
@@ -137,13 +141,14 @@ export interface SealedBytes {
 
 /**
  * AES-256-GCM over the deflated plaintext with `associatedData`; deflated
- * with a preset `dictionary` when given (the opener needs the same one).
+ * with the given zlib options (a preset dictionary, a smaller window), which
+ * the opener needs too.
  */
 export function sealBytes(
   key: Buffer,
   plaintext: Buffer,
   associatedData: string,
-  dictionary?: Buffer,
+  zlib?: Pick<ZlibOptions, 'dictionary' | 'windowBits' | 'memLevel'>,
 ): SealedBytes {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv(ALGORITHM, key, iv, {
@@ -151,7 +156,7 @@ export function sealBytes(
   });
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));
   const ciphertext = Buffer.concat([
-    cipher.update(deflateRawSync(plaintext, dictionary && { dictionary })),
+    cipher.update(deflateRawSync(plaintext, zlib)),
     cipher.final(),
   ]);
   return { iv, ciphertext, tag: cipher.getAuthTag() };
@@ -165,7 +170,7 @@ export function openBytes(
   key: Buffer,
   { iv, ciphertext, tag }: SealedBytes,
   associatedData: string,
-  dictionary?: Buffer,
+  zlib?: Pick<ZlibOptions, 'dictionary' | 'windowBits'>,
 ): { plaintext: Buffer } | { failure: 'corrupt' } {
   try {
     if (
@@ -187,7 +192,7 @@ export function openBytes(
     return {
       plaintext: inflateRawSync(compressed, {
         maxOutputLength: MAX_PLAINTEXT_BYTES,
-        ...(dictionary && { dictionary }),
+        ...zlib,
       }),
     };
   } catch {
