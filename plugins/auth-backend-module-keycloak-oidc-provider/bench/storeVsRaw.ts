@@ -49,7 +49,11 @@ export async function populate(
         refreshedAt: now,
       };
       const { handle } = await store.createSession(record, TTL_MS, {
-        metadata: { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) bench' },
+        // a real browser's
+        metadata: {
+          userAgent:
+            'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+        },
       });
       // what the sign-in resolver made of the user, as every session has
       const entityRef = `user:default/${tag}-user-${Math.floor(i / 2)}`;

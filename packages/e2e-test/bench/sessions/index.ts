@@ -10,6 +10,7 @@ import {
   mergeLoads,
   type LoadResult,
 } from '@redis-session/test-support';
+import { readChunked } from '../../src/fixtures/openSealedRecord';
 import { sessionKeyPattern } from '../../src/fixtures/sessionKeyPattern';
 import { signIn } from '../../src/fixtures/signIn';
 import type { DevUserName } from '../../src/fixtures/users';
@@ -114,8 +115,9 @@ async function perSessionKeyUsage(redis: Redis, tag: string) {
   const sidKey = (await redis.keys('backstage:session:sid:*'))[0];
   const active = 'backstage:session:active';
   return {
-    'sealed record field (the tokens, deflated, AES-GCM, binary)':
-      await redis.hstrlen(sessionKey, 'record'),
+    'sealed record field (the tokens, deflated, AES-GCM, binary)': (
+      await readChunked(redis, sessionKey)
+    ).length,
     'session hash': await memoryUsage(redis, sessionKey),
     'user index (÷ sessions)':
       (await memoryUsage(redis, `backstage:session:{u:${tag}}:sessions`)) /

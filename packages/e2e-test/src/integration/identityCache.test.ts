@@ -7,6 +7,7 @@ import {
   startKeycloakTestBackend,
   type KeycloakTestBackend,
 } from '../fixtures/KeycloakTestBackend';
+import { readChunked } from '../fixtures/openSealedRecord';
 import { sessionKeyPattern } from '../fixtures/sessionKeyPattern';
 import { refresh, signIn } from '../fixtures/signIn';
 
@@ -133,7 +134,7 @@ describe('the resolved identity, reused within identityCacheTtl', () => {
       expect((await idp.stats()).refreshGrants).toBe(grantsBefore + 1);
       // stored with the tokens, sealed like them (whoever can write to
       // Redis cannot choose a user's groups): the next refresh reuses it
-      const sealed = (await redis.hgetBuffer(key, 'idn'))!;
+      const sealed = await readChunked(redis, key, 'i');
       expect(sealed[0]).toBe(3);
       expect(sealed.toString('latin1')).not.toContain('team-c');
       const calls = catalogCalls;

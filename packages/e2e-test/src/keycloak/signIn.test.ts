@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { Browser } from '../fixtures/Browser';
 import type { KeycloakRealm } from '../fixtures/KeycloakRealm';
 import { KeycloakServer } from '../fixtures/KeycloakServer';
-import { openSealedRecord } from '../fixtures/openSealedRecord';
+import { openSealedRecord, readChunked } from '../fixtures/openSealedRecord';
 import {
   startKeycloakTestBackend,
   type KeycloakTestBackendOptions,
@@ -91,7 +91,7 @@ describe('sign-in through real Keycloak', () => {
     expect(keys).toHaveLength(1);
     const [kcSession] = await realm.sessionsOf('alice');
     expect(Object.values(kcSession.clients ?? {})).toEqual(['backstage']);
-    const sealed = (await redis.hgetBuffer(keys[0], 'record'))!;
+    const sealed = await readChunked(redis, keys[0]);
     expect(openSealedRecord(sealed, keys[0], handle).sid).toBe(kcSession.id);
   });
 

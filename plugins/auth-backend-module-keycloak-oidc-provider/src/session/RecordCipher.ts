@@ -1,10 +1,6 @@
 import { InputError } from '@backstage/errors';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import {
-  deflateRawSync,
-  inflateRawSync,
-  type ZlibOptions,
-} from 'node:zlib';
+import { deflateRawSync, inflateRawSync, type ZlibOptions } from 'node:zlib';
 import type { RecordSealer } from './RecordSealer';
 
 const ALGORITHM = 'aes-256-gcm';

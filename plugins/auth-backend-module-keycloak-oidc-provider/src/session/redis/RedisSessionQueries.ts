@@ -4,7 +4,7 @@ import { slideIndexes } from './indexWrites';
 import { pipelineResults, type RedisExecutor } from './RedisExecutor';
 import type { RedisKeyLayout } from './redisKeyLayout';
 import type { RedisSessionStore } from './RedisSessionStore';
-import { SESSION_FIELDS } from './sessionRecordCodec';
+import { SESSION_FIELDS, USER_AGENT_CHUNKS } from './sessionRecordCodec';
 
 /** Which user tags an owner covers, and the field that narrows them. */
 interface OwnerScope {
@@ -75,6 +75,7 @@ export class RedisSessionQueries implements SessionQueries {
           SESSION_FIELDS.refreshedAt,
           SESSION_FIELDS.userAgent,
           SESSION_FIELDS.sid,
+          ...USER_AGENT_CHUNKS,
         );
         pipeline.pttl(keys.session);
       }
@@ -82,8 +83,16 @@ export class RedisSessionQueries implements SessionQueries {
         pipelineResults(await pipeline.exec()),
       );
       keyIds.forEach((keyId, i) => {
-        const [sub, entityRef, createdAt, refreshedAt, userAgent, sid] =
-          results[2 * i] as (string | null)[];
+        const [
+          sub,
+          entityRef,
+          createdAt,
+          refreshedAt,
+          legacyUserAgent,
+          sid,
+          ...userAgentChunks
+        ] = results[2 * i] as (string | null)[];
+        const userAgent = userAgentChunks.join('') || legacyUserAgent;
         const pttl = results[2 * i + 1] as number;
         if (!sub || pttl < 0) {
           return; // expired since the index was read

@@ -36,6 +36,24 @@ afterAll(async () => {
   await server.dispose();
 });
 
+/** A value the store wrote in chunks (`k0`, `k1`, … or `i0`, …), whole */
+async function chunked(key: string, prefix = 'k'): Promise<Buffer> {
+  const fields = await inspector.hgetallBuffer(key);
+  const chunks: Buffer[] = [];
+  for (let i = 0; fields[`${prefix}${i}`]?.length; i++) {
+    chunks.push(fields[`${prefix}${i}`]);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Writes a record the way a version before the chunks did (or a forger
+ * would): in the `record` field, with the chunks blanked.
+ */
+async function plantRecord(key: string, value: Buffer | string) {
+  await inspector.hset(key, 'k0', '', 'record', value);
+}
+
 async function rawClient(prefix: string) {
   return { client: await connectedRedis(server.url), prefix };
 }
@@ -57,7 +75,13 @@ describe('RedisSessionStore layout', () => {
   it("keys a session by a hash of its handle inside its user's hash tag", async () => {
     const { sessions } = await newStore('layout:');
     const record = sampleRecord();
-    const { handle } = await sessions.createSession(record, 60_000);
+    const { handle } = await sessions.createSession(record, 60_000, {
+      // a real browser's: longer than one listpack entry
+      metadata: {
+        userAgent:
+          'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+      },
+    });
     const tag = userTag(record.sub);
     const sessionKey = `layout:{u:${tag}}:s:${sessionKeyId(handle)}`;
     const keys = await inspector.keys('layout:*');
@@ -80,10 +104,42 @@ describe('RedisSessionStore layout', () => {
     expect(await inspector.type(sessionKey)).toBe('hash');
     // plain fields are token-free; the sid is stored hashed
     const fields = await inspector.hgetall(sessionKey);
-    expect(Object.keys(fields).sort()).toEqual(
-      ['c', 'exp', 'r', 'record', 'sid', 'sub'].sort(),
-    );
+    const chunks = Object.keys(fields).filter(f => /^[ku]\d+$/.test(f));
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(
+      Object.keys(fields)
+        .filter(f => !chunks.includes(f))
+        .sort(),
+    ).toEqual(['c', 'exp', 'r', 'sid', 'sub'].sort());
     expect(fields.sid).not.toContain(record.sid);
+    // every value fits a listpack entry: Redis keeps the hash compact
+    expect(
+      Object.values(await inspector.hgetallBuffer(sessionKey)).every(
+        value => value.length <= 64,
+      ),
+    ).toBe(true);
+    expect(await inspector.object('ENCODING', sessionKey)).toBe('listpack');
+  });
+
+  it('blanks the chunks a longer record left when a shorter one is written', async () => {
+    const { sessions, layout } = await newStore('chunks:');
+    const long = sampleRecord({
+      accessToken: randomBytes(3000).toString('hex'),
+    });
+    const { handle } = await sessions.createSession(long, 60_000);
+    const key = layout.ofHandle(handle).session;
+    const nonEmptyChunks = async () =>
+      Object.entries(await inspector.hgetallBuffer(key)).filter(
+        ([field, value]) => /^k\d+$/.test(field) && value.length > 0,
+      ).length;
+    const longChunks = await nonEmptyChunks();
+    const short = sampleRecord();
+    await sessions.updateSession(handle, short, 60_000);
+    expect(await nonEmptyChunks()).toBe(
+      Math.ceil((await chunked(key)).length / 64),
+    );
+    expect(await nonEmptyChunks()).toBeLessThan(longChunks);
+    expect((await sessions.getSession(handle))?.record).toEqual(short);
   });
 
   it('sets the new TTL on update', async () => {
@@ -131,7 +187,7 @@ describe('RedisSessionStore sealing', () => {
     const { handle } = await sessions.createSession(record, 60_000);
     const { handle: other } = await sessions.createSession(record, 60_000);
     const key = layout.ofHandle(handle).session;
-    const sealed = (await inspector.hgetBuffer(key, 'record'))!;
+    const sealed = await chunked(key);
     // binary: version 3, no server key id
     expect([...sealed.subarray(0, 2)]).toEqual([3, 0]);
     for (const token of [
@@ -156,7 +212,7 @@ describe('RedisSessionStore sealing', () => {
       openBinaryForHandle(other, sealed, key, {}, RECORD_DICTIONARY),
     ).toEqual({ failure: 'corrupt' });
     const otherKey = layout.ofHandle(other).session;
-    await inspector.hset(otherKey, 'record', sealed);
+    await plantRecord(otherKey, sealed);
     expect(await sessions.getSession(other)).toBeUndefined();
     expect((await sessions.getSession(handle))?.record).toEqual(record);
   });
@@ -167,15 +223,17 @@ describe('RedisSessionStore sealing', () => {
     const { handle } = await sessions.createSession(record, 60_000);
     const key = layout.ofHandle(handle).session;
     const v2 = sealForHandle(handle, JSON.stringify(record), key);
-    await inspector.hset(key, 'record', v2);
+    await plantRecord(key, v2);
     expect((await sessions.getSession(handle))?.record).toEqual(record);
     expect(openForHandle(handle, v2, key)).toEqual({
       plaintext: JSON.stringify(record),
     });
     await sessions.updateSession(handle, record, 60_000);
-    const rewritten = (await inspector.hgetBuffer(key, 'record'))!;
+    const rewritten = await chunked(key);
     expect(rewritten[0]).toBe(3);
     expect(rewritten.length).toBeLessThan(v2.length);
+    // the legacy field is blanked (no HDEL in the documented ACL)
+    expect(await inspector.hget(key, 'record')).toBe('');
   });
 
   it('still reads plain records written before 0.3 when no server keys are configured', async () => {
@@ -183,10 +241,10 @@ describe('RedisSessionStore sealing', () => {
     const record = sampleRecord();
     const { handle } = await sessions.createSession(record, 60_000);
     const key = layout.ofHandle(handle).session;
-    await inspector.hset(key, 'record', JSON.stringify(record));
+    await plantRecord(key, JSON.stringify(record));
     expect((await sessions.getSession(handle))?.record).toEqual(record);
     await sessions.updateSession(handle, record, 60_000);
-    expect((await inspector.hgetBuffer(key, 'record'))![0]).toBe(3);
+    expect((await chunked(key))[0]).toBe(3);
   });
 
   it('with server keys, binds every record to them: a session planted in Redis does not open', async () => {
@@ -203,7 +261,7 @@ describe('RedisSessionStore sealing', () => {
     const { handle } = await sessions.createSession(record, 60_000);
     const key = layout.ofHandle(handle).session;
     const keyIdOf = async () => {
-      const sealed = (await inspector.hgetBuffer(key, 'record'))!;
+      const sealed = await chunked(key);
       return sealed.subarray(2, 2 + sealed[1]).toString();
     };
     expect(await keyIdOf()).toBe('k1');
@@ -224,14 +282,13 @@ describe('RedisSessionStore sealing', () => {
         RECORD_DICTIONARY,
       ),
     ]) {
-      await inspector.hset(plantedKey, 'record', forged);
+      await plantRecord(plantedKey, forged);
       expect(await sessions.getSession(planted.handle)).toBeUndefined();
     }
 
     // records sealed under v1 (server keys before 0.3) still open
-    await inspector.hset(
+    await plantRecord(
       plantedKey,
-      'record',
       new RecordCipher({ keys: [old] }).seal(
         JSON.stringify(record),
         plantedKey,
@@ -239,9 +296,8 @@ describe('RedisSessionStore sealing', () => {
     );
     expect((await sessions.getSession(planted.handle))?.record).toEqual(record);
     // and so do v2 text records sealed with a server key
-    await inspector.hset(
+    await plantRecord(
       plantedKey,
-      'record',
       sealForHandle(planted.handle, JSON.stringify(record), plantedKey, {
         serverKeys: [old],
       }),
@@ -276,7 +332,7 @@ describe('RedisSessionStore resolved identity', () => {
       identity,
     });
     expect(await inspector.hget(key, 'user')).toBe('user:default/alice');
-    const sealed = (await inspector.hgetBuffer(key, 'idn'))!;
+    const sealed = await chunked(key, 'i');
     expect(sealed.toString('latin1')).not.toContain('team-a');
 
     // someone who can write to Redis makes alice an admin: in plain, sealed
@@ -298,16 +354,17 @@ describe('RedisSessionStore resolved identity', () => {
         ),
         `${key}#identity`,
       ),
-      (await inspector.hgetBuffer(key, 'record'))!,
+      await chunked(key),
     ]) {
-      await inspector.hset(key, 'idn', forged);
+      // as one chunk: the forger may write whatever fields they like
+      await inspector.hset(key, 'i0', forged, 'i1', '');
       const read = await sessions.getSession(handle);
       expect(read?.identity).toBeUndefined();
       expect(read?.record).toEqual(record);
     }
 
     // forgotten when a refresh could not resolve
-    await inspector.hset(key, 'idn', sealed);
+    await inspector.hset(key, 'i0', sealed);
     expect((await sessions.getSession(handle))?.identity).toEqual(identity);
     await sessions.updateSession(handle, sampleRecord(), 60_000, {
       identity: null,

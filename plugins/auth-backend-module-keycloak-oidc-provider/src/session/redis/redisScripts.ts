@@ -45,14 +45,34 @@ return evicted
 /**
  * Writes fields of an existing session only, and slides its TTL and its
  * index's, so a refresh that finishes after a logout cannot resurrect the
- * session. Releases the refresh lock if ARGV[2] still owns it. KEYS:
- * session, lock, user index. ARGV: ttl ms or '' to keep, lock token or '',
- * then field/value pairs.
+ * session. A value written in chunks (`k0`…, `i0`…; sessionRecordCodec.ts)
+ * blanks the chunks a longer one left after it, and a new record blanks
+ * the legacy `record` field (blanked, not deleted: no HDEL in the ACL).
+ * Releases the refresh lock if ARGV[2] still owns it. KEYS: session, lock,
+ * user index. ARGV: ttl ms or '' to keep, lock token or '', then
+ * field/value pairs.
  */
 export const WRITE_SESSION = `
 local written = 0
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+  local chunks = {}
+  for i = 3, #ARGV, 2 do
+    local prefix, n = string.match(ARGV[i], '^([${FIELDS.recordChunk}${FIELDS.identityChunk}])(%d+)$')
+    if prefix and tonumber(n) + 1 > (chunks[prefix] or 0) then chunks[prefix] = tonumber(n) + 1 end
+  end
+  for prefix, n in pairs(chunks) do
+    local old = redis.call('HGET', KEYS[1], prefix .. n)
+    while old and old ~= '' do
+      redis.call('HSET', KEYS[1], prefix .. n, '')
+      n = n + 1
+      old = redis.call('HGET', KEYS[1], prefix .. n)
+    end
+  end
+  if chunks['${FIELDS.recordChunk}'] then
+    local legacy = redis.call('HGET', KEYS[1], '${FIELDS.record}')
+    if legacy and legacy ~= '' then redis.call('HSET', KEYS[1], '${FIELDS.record}', '') end
+  end
   if ARGV[1] ~= '' then
     redis.call('PEXPIRE', KEYS[1], ARGV[1])
     if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[3], ARGV[1]) end

@@ -12,21 +12,28 @@ import { sidKeyId } from '../sessionHandle';
 import type { ResolvedIdentity } from '../../signIn/resolvedIdentity';
 import type { SessionRecord, StoredSession } from '../types';
 
-/** Hash fields of a session; all but `record` are plain and token-free. */
+/**
+ * Hash fields of a session; all but the record's and the identity's chunks
+ * (and the legacy `record`) are plain and token-free.
+ */
 export const SESSION_FIELDS = {
   /**
    * the token set, sealed (AES-256-GCM) under a key only the handle gives,
-   * as bytes (see handleSealing.ts)
+   * as bytes (see handleSealing.ts), in chunks `k0`, `k1`, … (see
+   * `CHUNK_BYTES`)
    */
+  recordChunk: 'k',
+  /** where earlier versions kept the whole sealed token set, as text */
   record: 'record',
   /** the Backstage entity ref the session signed in as */
   entityRef: 'user',
   /**
    * the resolver's identity (the claims a Backstage token is issued from)
-   * and when it was resolved, sealed like the record: whoever can write to
-   * Redis must not be able to choose a user's groups; '' once forgotten
+   * and when it was resolved, sealed like the record (whoever can write to
+   * Redis must not be able to choose a user's groups), in chunks `i0`, `i1`,
+   * …; `i0` empty once forgotten
    */
-  identity: 'idn',
+  identityChunk: 'i',
   /** the access token's expiry (epoch ms), for the fast path */
   accessTokenExpiresAt: 'exp',
   /** sha256 of the Keycloak `sid`, for back-channel logout */
@@ -35,12 +42,50 @@ export const SESSION_FIELDS = {
   sub: 'sub',
   createdAt: 'c',
   refreshedAt: 'r',
+  /** the login's user agent (printable ASCII), in chunks `u0` to `u3` */
+  userAgentChunk: 'u',
+  /** where earlier versions kept the user agent whole */
   userAgent: 'ua',
 } as const;
+
+/** The user agent's chunk fields, in order (MAX_USER_AGENT_LENGTH / 64) */
+export const USER_AGENT_CHUNKS = ['u0', 'u1', 'u2', 'u3'];
 
 const MAX_USER_AGENT_LENGTH = 256;
 
 type Fields = (string | number | Buffer)[];
+
+/**
+ * Binary values are stored as chunks of at most this many bytes: Redis
+ * keeps a hash whose values are all this small (`hash-max-listpack-value`,
+ * 64 by default) as one compact listpack instead of a hash table, which
+ * saves about a fifth of a session's memory. Longer values still work
+ * (Redis converts the hash), they only cost more.
+ */
+export const CHUNK_BYTES = 64;
+
+/** `value` as the fields `<prefix>0`, `<prefix>1`, … */
+function chunkFields(prefix: string, value: Buffer): Fields {
+  const fields: Fields = [];
+  for (let i = 0, at = 0; at < value.length; i++, at += CHUNK_BYTES) {
+    fields.push(`${prefix}${i}`, value.subarray(at, at + CHUNK_BYTES));
+  }
+  return fields;
+}
+
+/**
+ * The value stored by `chunkFields`: chunks up to the first missing or
+ * empty one (WRITE_SESSION blanks those a shorter value left behind).
+ */
+function joinChunks(fields: StoredFields, prefix: string): Buffer | undefined {
+  const chunks: Buffer[] = [];
+  for (let i = 0; ; i++) {
+    const chunk = fields[`${prefix}${i}`];
+    if (chunk === undefined || chunk.length === 0) break;
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, 'latin1'));
+  }
+  return chunks.length ? Buffer.concat(chunks) : undefined;
+}
 
 /** A session hash as read: values as Redis holds them (`record` is binary). */
 export type StoredFields = Record<string, Buffer | string>;
@@ -74,13 +119,15 @@ export class SessionRecordCodec {
     record: SessionRecord,
   ): Fields {
     return [
-      SESSION_FIELDS.record,
-      sealBinaryForHandle(
-        handle,
-        encodeRecord(record),
-        sessionKey,
-        this.sealing,
-        RECORD_DICTIONARY,
+      ...chunkFields(
+        SESSION_FIELDS.recordChunk,
+        sealBinaryForHandle(
+          handle,
+          encodeRecord(record),
+          sessionKey,
+          this.sealing,
+          RECORD_DICTIONARY,
+        ),
       ),
       SESSION_FIELDS.accessTokenExpiresAt,
       record.accessTokenExpiresAt ?? 0,
@@ -97,14 +144,19 @@ export class SessionRecordCodec {
     record: SessionRecord,
     userAgent?: string,
   ): Fields {
-    const ua = userAgent?.slice(0, MAX_USER_AGENT_LENGTH);
+    // ASCII, so that 64 characters are 64 bytes
+    const ua = userAgent
+      ?.slice(0, MAX_USER_AGENT_LENGTH)
+      .replace(/[^\x20-\x7e]/g, '?');
     return [
       ...this.tokenFields(sessionKey, handle, record),
       SESSION_FIELDS.sub,
       record.sub,
       SESSION_FIELDS.createdAt,
       record.createdAt,
-      ...(ua ? [SESSION_FIELDS.userAgent, ua] : []),
+      ...(ua
+        ? chunkFields(SESSION_FIELDS.userAgentChunk, Buffer.from(ua, 'ascii'))
+        : []),
     ];
   }
 
@@ -120,19 +172,24 @@ export class SessionRecordCodec {
     identity: ResolvedIdentity | null,
   ): Fields {
     if (!identity) {
-      return [SESSION_FIELDS.identity, ''];
+      return [`${SESSION_FIELDS.identityChunk}0`, ''];
     }
     return [
       SESSION_FIELDS.entityRef,
       identity.claims.sub,
-      SESSION_FIELDS.identity,
-      sealBinaryForHandle(
-        handle,
-        Buffer.from(
-          JSON.stringify({ at: identity.resolvedAt, claims: identity.claims }),
+      ...chunkFields(
+        SESSION_FIELDS.identityChunk,
+        sealBinaryForHandle(
+          handle,
+          Buffer.from(
+            JSON.stringify({
+              at: identity.resolvedAt,
+              claims: identity.claims,
+            }),
+          ),
+          identityAssociatedData(sessionKey),
+          this.sealing,
         ),
-        identityAssociatedData(sessionKey),
-        this.sealing,
       ),
     ];
   }
@@ -150,7 +207,8 @@ export class SessionRecordCodec {
     const record = this.#open(
       sessionKey,
       handle,
-      fields[SESSION_FIELDS.record],
+      joinChunks(fields, SESSION_FIELDS.recordChunk) ??
+        fields[SESSION_FIELDS.record],
     );
     if (record === undefined) {
       return undefined;
@@ -159,7 +217,7 @@ export class SessionRecordCodec {
     const identity = this.#openIdentity(
       sessionKey,
       handle,
-      fields[SESSION_FIELDS.identity],
+      joinChunks(fields, SESSION_FIELDS.identityChunk),
     );
     return { record, entityRef, ...(identity && { identity }) };
   }
@@ -168,9 +226,9 @@ export class SessionRecordCodec {
   #openIdentity(
     sessionKey: string,
     handle: string,
-    stored: Buffer | string | undefined,
+    stored: Buffer | undefined,
   ): ResolvedIdentity | undefined {
-    if (!Buffer.isBuffer(stored) || !isBinarySealed(stored)) {
+    if (!stored || !isBinarySealed(stored)) {
       return undefined;
     }
     const opened = openBinaryForHandle(
