@@ -190,9 +190,16 @@ export async function benchProfile(): Promise<{
   const upstream = await profiledBackend(
     benchBackendConfig({ issuer: idp.issuer, upstream: true, session }),
   );
+  const keycloakPath = await profiledBackend(
+    benchBackendConfig({
+      issuer: idp.issuer,
+      upstream: false,
+      session: { ...session, minAccessTokenValidity: 0 },
+    }),
+  );
   try {
     await Promise.all(
-      [ours, upstream].map(async ({ backend }) => {
+      [ours, upstream, keycloakPath].map(async ({ backend }) => {
         await backend.start();
         await backend.waitForCatalogUser('alice');
       }),
@@ -209,6 +216,7 @@ export async function benchProfile(): Promise<{
       return cookies;
     };
     const oursUrl = `${ours.backend.url}/api/auth/keycloak-oidc`;
+    const keycloakPathUrl = `${keycloakPath.backend.url}/api/auth/keycloak-oidc`;
     const upstreamUrl = `${upstream.backend.url}/api/auth/oidc`;
     const result = [
       await profileRefreshLoad({
@@ -217,6 +225,13 @@ export async function benchProfile(): Promise<{
         authUrl: oursUrl,
         providerId: 'keycloak-oidc',
         cookies: await sessions(oursUrl, 'keycloak-oidc'),
+      }),
+      await profileRefreshLoad({
+        scenario: 'ours, IdP path',
+        inspectPort: keycloakPath.inspectPort,
+        authUrl: keycloakPathUrl,
+        providerId: 'keycloak-oidc',
+        cookies: await sessions(keycloakPathUrl, 'keycloak-oidc'),
       }),
       await profileRefreshLoad({
         scenario: 'upstream oidc',
@@ -237,7 +252,9 @@ export async function benchProfile(): Promise<{
       ].join('\n'),
     };
   } finally {
-    await Promise.all([ours.backend.dispose(), upstream.backend.dispose()]);
+    await Promise.all(
+      [ours, upstream, keycloakPath].map(({ backend }) => backend.dispose()),
+    );
     await idp.stop();
     await redisServer.dispose();
   }
