@@ -102,8 +102,50 @@ export async function profileRefreshLoad(options: {
   }
 }
 
-/** Profiles side by side as Markdown: components by CPU ms per refresh. */
-export function profilesMarkdown(profiles: ProfiledLoad[]): string {
+/**
+ * Logins one after another on one backend while its CPU is sampled: where
+ * a login's backend CPU goes (the IdP's login page is another process).
+ */
+export async function profileLogins(options: {
+  scenario: string;
+  inspectPort: number;
+  authUrl: string;
+  providerId: string;
+  count?: number;
+}): Promise<ProfiledLoad> {
+  const count = options.count ?? 40;
+  const login = (i: number) =>
+    signIn(new Browser(), options.authUrl, USERS[i % USERS.length], {
+      providerId: options.providerId,
+    });
+  await login(0);
+  const profiler = await InspectorProfiler.attach(options.inspectPort);
+  try {
+    await profiler.start();
+    const started = Date.now();
+    for (let i = 0; i < count; i++) await login(i);
+    const wallMs = Date.now() - started;
+    const profile = await profiler.stop();
+    const { rows, msPerOp } = profileBreakdown(profile, count);
+    return {
+      scenario: options.scenario,
+      clients: 1,
+      refreshes: count,
+      opsPerSecond: (count / wallMs) * 1000,
+      cpuMsPerRefresh: msPerOp,
+      rows,
+      markers: inclusiveMsPerOp(profile, MARKERS, count),
+    };
+  } finally {
+    profiler.close();
+  }
+}
+
+/** Profiles side by side as Markdown: components by CPU ms per operation. */
+export function profilesMarkdown(
+  profiles: ProfiledLoad[],
+  operation: 'refresh' | 'login' = 'refresh',
+): string {
   const components = new Map<string, number>();
   for (const p of profiles) {
     for (const row of p.rows) {
@@ -129,7 +171,7 @@ export function profilesMarkdown(profiles: ProfiledLoad[]): string {
     return `${ms.toFixed(2)} (${pct.toFixed(0)}%)`;
   };
   const header = [
-    'backend CPU ms per refresh (share)',
+    `backend CPU ms per ${operation} (share)`,
     ...profiles.map(p => `${p.scenario}, ${p.clients} clients`),
   ];
   return [
@@ -147,14 +189,14 @@ export function profilesMarkdown(profiles: ProfiledLoad[]): string {
         ...profiles.map(p => cell(p, c => !shown.includes(c))),
       ],
       [
-        'refreshes profiled (refreshes/s)',
+        `${operation}s profiled (${operation}s/s)`,
         ...profiles.map(p => `${p.refreshes} (${p.opsPerSecond.toFixed(0)})`),
       ],
     ]),
     '',
     markdownTable(
       [
-        'CPU ms per refresh under (synchronous stacks only, a lower bound)',
+        `CPU ms per ${operation} under (synchronous stacks only, a lower bound)`,
         ...profiles.map(p => p.scenario),
       ],
       MARKERS.map(name => [
@@ -241,14 +283,30 @@ export async function benchProfile(): Promise<{
         cookies: await sessions(upstreamUrl, 'oidc'),
       }),
     ];
+    const logins = [
+      await profileLogins({
+        scenario: 'ours',
+        inspectPort: ours.inspectPort,
+        authUrl: oursUrl,
+        providerId: 'keycloak-oidc',
+      }),
+      await profileLogins({
+        scenario: 'upstream oidc',
+        inspectPort: upstream.inspectPort,
+        authUrl: upstreamUrl,
+        providerId: 'oidc',
+      }),
+    ];
     return {
-      result,
+      result: [...result, ...logins],
       markdown: [
         `Each backend sampled every 200 µs through its inspector while ${CLIENTS} clients refreshed for ${
           PROFILE_MS / 1000
         } s (after a warm-up). A sample goes to the package of the innermost frame that belongs to one; "Node:" and "V8" rows are samples with no package on their stack (HTTP parsing, sockets, GC).`,
         '',
         profilesMarkdown(result),
+        '',
+        profilesMarkdown(logins, 'login'),
       ].join('\n'),
     };
   } finally {

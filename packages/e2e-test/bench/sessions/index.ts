@@ -24,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   profiledBackend,
+  profileLogins,
   profileRefreshLoad,
   profilesMarkdown,
   type ProfiledLoad,
@@ -68,6 +69,8 @@ export interface SessionsBenchResult {
   headline: Record<number, number>;
   /** where a refresh's backend CPU goes: our fast path, upstream's */
   profiles: ProfiledLoad[];
+  /** where a login's backend CPU goes: ours, upstream's */
+  loginProfiles: ProfiledLoad[];
   versions: Record<string, string>;
 }
 
@@ -352,6 +355,21 @@ export async function benchSessions(): Promise<{
       }),
     ];
 
+    const loginProfiles = [
+      await profileLogins({
+        scenario: 'ours (Redis)',
+        inspectPort: profiled.redis.inspectPort,
+        authUrl: auth(backends.redis, 'keycloak-oidc'),
+        providerId: 'keycloak-oidc',
+      }),
+      await profileLogins({
+        scenario: 'upstream oidc',
+        inspectPort: profiled.redis.inspectPort,
+        authUrl: auth(backends.redis, 'oidc'),
+        providerId: 'oidc',
+      }),
+    ];
+
     const result: SessionsBenchResult = {
       liveSessions: LIVE_SESSIONS,
       store: storeRows,
@@ -377,6 +395,7 @@ export async function benchSessions(): Promise<{
       },
       headline,
       profiles,
+      loginProfiles,
       versions: versionsOf(
         /^redis_version:(\S+)/m.exec(await redis.info('server'))![1],
       ),
@@ -521,6 +540,10 @@ function toMarkdown(r: SessionsBenchResult): string {
     '### Now',
     '',
     profilesMarkdown(r.profiles),
+    '',
+    "### A login, ours next to upstream's (both on one backend process)",
+    '',
+    profilesMarkdown(r.loginProfiles, 'login'),
     '',
     '### Before issue 16 (commit 4270380: every refresh ran the sign-in resolver)',
     '',
