@@ -138,13 +138,15 @@ export interface SealedBytes {
 /**
  * AES-256-GCM over the deflated plaintext with `associatedData`; deflated
  * with the given zlib options (a preset dictionary, a smaller window), which
- * the opener needs too.
+ * the opener needs too; `false`: not deflated.
  */
 export function sealBytes(
   key: Buffer,
   plaintext: Buffer,
   associatedData: string,
-  zlib?: Pick<ZlibOptions, 'dictionary' | 'windowBits' | 'memLevel'>,
+  zlib?:
+    | Pick<ZlibOptions, 'dictionary' | 'windowBits' | 'memLevel' | 'chunkSize'>
+    | false,
 ): SealedBytes {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv(ALGORITHM, key, iv, {
@@ -152,7 +154,7 @@ export function sealBytes(
   });
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));
   const ciphertext = Buffer.concat([
-    cipher.update(deflateRawSync(plaintext, zlib)),
+    cipher.update(zlib === false ? plaintext : deflateRawSync(plaintext, zlib)),
     cipher.final(),
   ]);
   return { iv, ciphertext, tag: cipher.getAuthTag() };
@@ -166,7 +168,7 @@ export function openBytes(
   key: Buffer,
   { iv, ciphertext, tag }: SealedBytes,
   associatedData: string,
-  zlib?: Pick<ZlibOptions, 'dictionary' | 'windowBits'>,
+  zlib?: Pick<ZlibOptions, 'dictionary' | 'windowBits' | 'chunkSize'> | false,
 ): { plaintext: Buffer } | { failure: 'corrupt' } {
   try {
     if (
@@ -186,10 +188,13 @@ export function openBytes(
       decipher.final(), // throws when the tag does not verify
     ]);
     return {
-      plaintext: inflateRawSync(compressed, {
-        maxOutputLength: MAX_PLAINTEXT_BYTES,
-        ...zlib,
-      }),
+      plaintext:
+        zlib === false
+          ? compressed
+          : inflateRawSync(compressed, {
+              maxOutputLength: MAX_PLAINTEXT_BYTES,
+              ...zlib,
+            }),
     };
   } catch {
     return { failure: 'corrupt' };

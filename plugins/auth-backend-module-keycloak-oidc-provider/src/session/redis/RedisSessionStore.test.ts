@@ -202,14 +202,20 @@ describe('RedisSessionStore sealing', () => {
       sealed,
       key,
       {},
-      RECORD_DICTIONARY,
+      { dictionary: RECORD_DICTIONARY },
     );
     expect('plaintext' in opened && decodeRecord(opened.plaintext)).toEqual(
       record,
     );
     // another session's handle, or the value moved to another key: nothing
     expect(
-      openBinaryForHandle(other, sealed, key, {}, RECORD_DICTIONARY),
+      openBinaryForHandle(
+        other,
+        sealed,
+        key,
+        {},
+        { dictionary: RECORD_DICTIONARY },
+      ),
     ).toEqual({ failure: 'corrupt' });
     const otherKey = layout.ofHandle(other).session;
     await plantRecord(otherKey, sealed);
@@ -279,7 +285,7 @@ describe('RedisSessionStore sealing', () => {
         encodeRecord(record),
         plantedKey,
         {},
-        RECORD_DICTIONARY,
+        { dictionary: RECORD_DICTIONARY },
       ),
     ]) {
       await plantRecord(plantedKey, forged);
@@ -353,6 +359,8 @@ describe('RedisSessionStore resolved identity', () => {
           JSON.stringify({ at: admin.resolvedAt, claims: admin.claims }),
         ),
         `${key}#identity`,
+        {},
+        { deflate: false },
       ),
       await chunked(key),
     ]) {

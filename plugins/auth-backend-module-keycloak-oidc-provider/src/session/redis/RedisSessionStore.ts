@@ -91,10 +91,10 @@ export class RedisSessionStore implements SessionStore {
   async getSession(handle: string): Promise<StoredSession | undefined> {
     const { redis, layout, codec } = this.deps;
     const keys = layout.ofHandle(handle);
-    const fields = await redis.run('reading the session', () =>
-      redis.redis.hgetallBuffer(keys.session),
-    );
-    return codec.decode(keys.session, handle, fields);
+    const flat = (await redis.run('reading the session', () =>
+      redis.redis.readSessionBuffer(keys.session),
+    )) as Buffer[];
+    return codec.decode(keys.session, handle, fieldsOf(flat));
   }
 
   async readForRefresh(

@@ -43,6 +43,38 @@ return evicted
 `;
 
 /**
+ * Lua: \`folded(flat)\` turns an HGETALL reply's chunk fields (\`k0\`, \`k1\`,
+ * … and the like; sessionRecordCodec.ts) into one field per value, named by
+ * its prefix and joined up to the first missing or blank chunk: the client
+ * then gets three values instead of dozens of 64-byte pieces.
+ */
+const FOLDED = `
+local function folded(flat)
+  local out, parts = {}, {}
+  for n = 1, #flat, 2 do
+    local prefix, i = string.match(flat[n], '^([${FIELDS.recordChunk}${FIELDS.identityChunk}${FIELDS.userAgentChunk}])(%d+)$')
+    if prefix then
+      parts[prefix] = parts[prefix] or {}
+      parts[prefix][tonumber(i) + 1] = flat[n + 1]
+    else
+      out[#out + 1] = flat[n]
+      out[#out + 1] = flat[n + 1]
+    end
+  end
+  for prefix, chunks in pairs(parts) do
+    local joined, i = {}, 1
+    while chunks[i] and chunks[i] ~= '' do
+      joined[i] = chunks[i]
+      i = i + 1
+    end
+    out[#out + 1] = prefix
+    out[#out + 1] = table.concat(joined)
+  end
+  return out
+end
+`;
+
+/**
  * Writes fields of an existing session only, and slides its TTL and its
  * index's, so a refresh that finishes after a logout cannot resurrect the
  * session. A value written in chunks (`k0`…, `i0`…; sessionRecordCodec.ts)
@@ -93,20 +125,28 @@ return written
  * KEYS[2] taken with token ARGV[1] for ARGV[2] ms, 0 = another holder has
  * the lock (or the session is gone).
  */
-export const READ_FOR_REFRESH = `
+export const READ_FOR_REFRESH = `${FOLDED}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, {}} end
 if ARGV[3] ~= '' then
   local f = redis.call('HMGET', KEYS[1], '${FIELDS.accessTokenExpiresAt}', '${FIELDS.refreshedAt}', '${FIELDS.createdAt}')
   local exp = tonumber(f[1] or '0') or 0
   local confirmed = tonumber(f[2] or f[3] or '0') or 0
   if exp > tonumber(ARGV[3]) and confirmed >= tonumber(ARGV[4]) then
-    return {2, redis.call('HGETALL', KEYS[1])}
+    return {2, folded(redis.call('HGETALL', KEYS[1]))}
   end
 end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, redis.call('HGETALL', KEYS[1])}
+  return {1, folded(redis.call('HGETALL', KEYS[1]))}
 end
-return {0, redis.call('HGETALL', KEYS[1])}
+return {0, folded(redis.call('HGETALL', KEYS[1]))}
+`;
+
+/**
+ * A session's fields, chunks joined (see FOLDED). KEYS: session. Returns
+ * the flat field/value list, empty when there is no session.
+ */
+export const READ_SESSION = `${FOLDED}
+return folded(redis.call('HGETALL', KEYS[1]))
 `;
 
 /**

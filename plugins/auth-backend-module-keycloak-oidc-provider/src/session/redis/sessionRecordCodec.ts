@@ -74,10 +74,17 @@ function chunkFields(prefix: string, value: Buffer): Fields {
 }
 
 /**
- * The value stored by `chunkFields`: chunks up to the first missing or
- * empty one (WRITE_SESSION blanks those a shorter value left behind).
+ * The value stored by `chunkFields`: as the scripts return it (joined
+ * under the bare prefix, see redisScripts.ts `FOLDED`), or its chunks up
+ * to the first missing or empty one (WRITE_SESSION blanks those a shorter
+ * value left behind).
  */
 function joinChunks(fields: StoredFields, prefix: string): Buffer | undefined {
+  const folded = fields[prefix];
+  if (folded !== undefined) {
+    if (folded.length === 0) return undefined;
+    return Buffer.isBuffer(folded) ? folded : Buffer.from(folded, 'latin1');
+  }
   const chunks: Buffer[] = [];
   for (let i = 0; ; i++) {
     const chunk = fields[`${prefix}${i}`];
@@ -126,7 +133,7 @@ export class SessionRecordCodec {
           encodeRecord(record),
           sessionKey,
           this.sealing,
-          RECORD_DICTIONARY,
+          { dictionary: RECORD_DICTIONARY },
         ),
       ),
       SESSION_FIELDS.accessTokenExpiresAt,
@@ -189,6 +196,7 @@ export class SessionRecordCodec {
           ),
           identityAssociatedData(sessionKey),
           this.sealing,
+          IDENTITY_COMPRESSION,
         ),
       ),
     ];
@@ -236,6 +244,7 @@ export class SessionRecordCodec {
       stored,
       identityAssociatedData(sessionKey),
       this.sealing,
+      IDENTITY_COMPRESSION,
     );
     if (!('plaintext' in opened)) {
       return undefined;
@@ -261,7 +270,7 @@ export class SessionRecordCodec {
         stored,
         sessionKey,
         this.sealing,
-        RECORD_DICTIONARY,
+        { dictionary: RECORD_DICTIONARY },
       );
       return 'plaintext' in opened ? decodeRecord(opened.plaintext) : undefined;
     }
@@ -292,6 +301,9 @@ export class SessionRecordCodec {
     return 'plaintext' in opened ? opened.plaintext : undefined;
   }
 }
+
+/** A resolved identity is a few hundred bytes: deflate would save little. */
+const IDENTITY_COMPRESSION = { deflate: false };
 
 function identityAssociatedData(sessionKey: string): string {
   return `${sessionKey}#identity`;
