@@ -64,6 +64,9 @@ type Fields = (string | number | Buffer)[];
  */
 export const CHUNK_BYTES = 64;
 
+/** A resolved identity is a few hundred bytes: deflate would save little. */
+const IDENTITY_COMPRESSION = { deflate: false };
+
 /** `value` as the fields `<prefix>0`, `<prefix>1`, … */
 function chunkFields(prefix: string, value: Buffer): Fields {
   const fields: Fields = [];
@@ -301,9 +304,6 @@ export class SessionRecordCodec {
     return 'plaintext' in opened ? opened.plaintext : undefined;
   }
 }
-
-/** A resolved identity is a few hundred bytes: deflate would save little. */
-const IDENTITY_COMPRESSION = { deflate: false };
 
 function identityAssociatedData(sessionKey: string): string {
   return `${sessionKey}#identity`;
