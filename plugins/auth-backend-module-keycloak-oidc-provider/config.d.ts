@@ -31,7 +31,7 @@ export interface Config {
        * reissues the Backstage token from the identity the sign-in resolver
        * last gave the session (its user entity, ownership refs and any
        * claims a custom resolver added) instead of resolving the user
-       * again (default: `keycloakCheckInterval`; max 3600). A group
+       * again (default: `keycloakCheckInterval`, at most 3600; max 3600). A group
        * membership change in the catalog, or a sign-in resolver change,
        * reaches a signed-in user's Backstage token within this long. A
        * refresh that calls Keycloak always resolves afresh. 0 resolves on

@@ -254,13 +254,14 @@ describe('what Redis holds', () => {
     //   chunks a longer record or identity left, the legacy record field),
     //   sliding the TTLs of the session and its user index and releasing
     //   the lock (EXISTS, HSET, HGET x3, PEXPIRE x2, PTTL, GET, DEL); EVALSHA sliding the sid
-    //   pointer (EXISTS, PTTL, PEXPIRE); EVALSHA sliding the entity pointer
-    //   (EXISTS, PTTL, PEXPIRE); EVALSHA tracking the session in the set of
+    //   pointer (EXISTS, PTTL, PEXPIRE); EVALSHA adding the session to the
+    //   pointer of the entity the resolver gave (SADD, PTTL, PEXPIRE); EVALSHA tracking the session in the set of
     //   live ones (ZREMRANGEBYSCORE of expired members, ZADD XX, PTTL,
     //   PEXPIRE).
     expect(commands).toEqual({
       evalsha: 5,
-      exists: 4,
+      exists: 3,
+      sadd: 1,
       set: 1,
       hgetall: 1,
       hset: 1,

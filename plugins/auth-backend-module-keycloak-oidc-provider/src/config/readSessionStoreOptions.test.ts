@@ -33,6 +33,10 @@ describe('readSessionStoreOptions', () => {
       keycloakCheckIntervalSeconds: 30,
       identityCacheSeconds: 0,
     });
+    // never longer than its own maximum, whatever the Keycloak check's
+    expect(read({ keycloakCheckInterval: 7200 })).toMatchObject({
+      identityCacheSeconds: 3600,
+    });
     expect(() => read({ identityCacheTtl: 3601 })).toThrow(
       "Invalid config at 'auth.session.identityCacheTtl': must be an integer from 0 to 3600, got 3601",
     );

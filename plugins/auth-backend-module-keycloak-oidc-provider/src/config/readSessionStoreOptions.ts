@@ -59,6 +59,8 @@ export type SessionStoreOptions = {
 );
 
 const DEFAULT_TTL_SECONDS = 86400;
+/** An hour: a Backstage token's own lifetime */
+const MAX_IDENTITY_CACHE_SECONDS = 3_600;
 // Backstage's frontend refreshes once a token has less than 3 minutes left;
 // a cached token must have more than that or the frontend would loop.
 const DEFAULT_MIN_ACCESS_TOKEN_VALIDITY_SECONDS = 240;
@@ -122,9 +124,9 @@ export function readSessionStoreOptions(
     (session &&
       readInteger(session, 'identityCacheTtl', 'auth.session', {
         min: 0,
-        max: 3_600,
+        max: MAX_IDENTITY_CACHE_SECONDS,
       })) ??
-    keycloakCheckIntervalSeconds;
+    Math.min(keycloakCheckIntervalSeconds, MAX_IDENTITY_CACHE_SECONDS);
   const maxSessionsPerUser =
     (session &&
       readInteger(session, 'maxSessionsPerUser', 'auth.session', {

@@ -256,6 +256,7 @@ export class SessionRefresher {
   ): Promise<RefreshOutcome> {
     const { lockLeaseMs, binding } = refreshOptions;
     const { store, now } = this.deps;
+    const answerBy = now() + refreshOptions.answerWithinMs;
     let released = false;
     // until then no other request can have taken the lock (and refreshed
     // with the token we are spending); the read took it just before
@@ -291,7 +292,8 @@ export class SessionRefresher {
       const identity = await this.#resolveIdentity(
         next,
         claims,
-        refreshOptions,
+        refreshOptions.resolveIdentity,
+        answerBy - now(),
       );
       const saved = await this.#storeGranted(
         () =>
@@ -346,20 +348,22 @@ export class SessionRefresher {
   /**
    * The user of the tokens Keycloak just granted, resolved while they wait
    * to be stored, so no other write is needed; undefined (and logged) when
-   * the resolver fails or is slower than the browser's wait: the request
-   * resolves again once the tokens are stored.
+   * the resolver fails or takes longer than what is left of the browser's
+   * wait (`withinMs`; none left: not tried, the tokens are stored at once):
+   * the request resolves again once the tokens are stored.
    */
   async #resolveIdentity(
     record: SessionRecord,
     claims: JWTPayload | undefined,
-    { resolveIdentity, answerWithinMs }: RefreshOptions,
+    resolveIdentity: RefreshOptions['resolveIdentity'],
+    withinMs: number,
   ): Promise<ResolvedIdentity | undefined> {
-    if (!resolveIdentity) {
+    if (!resolveIdentity || withinMs <= 0) {
       return undefined;
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<undefined>(resolve => {
-      timer = setTimeout(() => resolve(undefined), answerWithinMs);
+      timer = setTimeout(() => resolve(undefined), withinMs);
     });
     try {
       return await Promise.race([resolveIdentity(record, claims), late]);

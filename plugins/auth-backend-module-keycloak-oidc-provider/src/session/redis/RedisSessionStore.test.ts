@@ -324,7 +324,7 @@ describe('RedisSessionStore sealing', () => {
 
 describe('RedisSessionStore resolved identity', () => {
   it('is sealed like the record: one planted or moved in Redis is not offered', async () => {
-    const { sessions, layout } = await newStore('identity:');
+    const { sessions, queries, layout } = await newStore('identity:');
     const record = sampleRecord();
     const { handle } = await sessions.createSession(record, 60_000);
     const key = layout.ofHandle(handle).session;
@@ -371,8 +371,22 @@ describe('RedisSessionStore resolved identity', () => {
       expect(read?.record).toEqual(record);
     }
 
+    // a refresh that resolved to another entity (a renamed user) is found
+    // by that entity from then on
+    const renamed = {
+      claims: { sub: 'user:default/alice-smith' },
+      resolvedAt: Date.now(),
+    };
+    await sessions.updateSession(handle, record, 60_000, {
+      identity: renamed,
+    });
+    expect(
+      (await queries.listSessions({ entityRef: 'user:default/alice-smith' }))
+        .length,
+    ).toBe(1);
+
     // forgotten when a refresh could not resolve
-    await inspector.hset(key, 'i0', sealed);
+    await inspector.hset(key, 'i0', sealed, 'i1', '');
     expect((await sessions.getSession(handle))?.identity).toEqual(identity);
     await sessions.updateSession(handle, sampleRecord(), 60_000, {
       identity: null,

@@ -12,7 +12,11 @@ import type {
 } from '../types';
 import type { ResolvedIdentity } from '../../signIn/resolvedIdentity';
 import { slideIndexes } from './indexWrites';
-import type { RedisExecutor, SideWrite } from './RedisExecutor';
+import type {
+  RedisExecutor,
+  ScriptedPipeline,
+  SideWrite,
+} from './RedisExecutor';
 import type { RedisKeyLayout, SessionKeys } from './redisKeyLayout';
 import {
   fieldsOf,
@@ -236,12 +240,26 @@ export class RedisSessionStore implements SessionStore {
             ? codec.identityFields(keys.session, handle, identity)
             : []),
         ),
-      slideIndexes(
-        layout,
-        { id: keys.id, sidId, entityRef: identity?.claims.sub ?? entityRef },
-        ttlMs,
-        now(),
-      ),
+      [
+        ...slideIndexes(
+          layout,
+          { id: keys.id, sidId, entityRef: identity ? undefined : entityRef },
+          ttlMs,
+          now(),
+        ),
+        // the entity the resolver just gave may be new (a renamed user, a
+        // changed resolver): add the session to its pointer, not only slide
+        ...(identity
+          ? [
+              (p: ScriptedPipeline) =>
+                p.pointer(
+                  layout.entityPointer(identity.claims.sub),
+                  keys.tag,
+                  ttlMs,
+                ),
+            ]
+          : []),
+      ],
     );
     return written === 1;
   }

@@ -111,7 +111,7 @@ export type StoredFields = Record<string, Buffer | string>;
  * Records written in earlier formats are still read: the `v2.` base64url
  * text of the same sealing, sealed under the server keys (`v1.`) or, when
  * no keys are configured, plain JSON. The next refresh seals them the
- * current way, so a deployment that upgrades signs nobody out.
+ * current way. (An earlier build cannot read what this one writes.)
  */
 export class SessionRecordCodec {
   readonly #legacy?: RecordCipher;
