@@ -38,10 +38,11 @@ const MARKERS = [
 export interface ProfiledLoad {
   scenario: string;
   clients: number;
-  refreshes: number;
+  /** refreshes or logins made while sampling */
+  operations: number;
   opsPerSecond: number;
-  /** backend CPU ms per refresh, from the profile's busy samples */
-  cpuMsPerRefresh: number;
+  /** backend CPU ms per operation, from the profile's busy samples */
+  cpuMsPerOperation: number;
   rows: ProfileRow[];
   markers: Record<string, number>;
 }
@@ -55,6 +56,34 @@ export async function profiledBackend(
     nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`],
   });
   return { backend, inspectPort };
+}
+
+/**
+ * Runs `load` while the backend behind `inspectPort` is sampled, and
+ * breaks the backend's CPU down per operation `load` reports it made.
+ */
+async function sampled(
+  scenario: { scenario: string; clients: number; inspectPort: number },
+  load: () => Promise<{ operations: number; wallMs: number }>,
+): Promise<ProfiledLoad> {
+  const profiler = await InspectorProfiler.attach(scenario.inspectPort);
+  try {
+    await profiler.start();
+    const { operations, wallMs } = await load();
+    const profile = await profiler.stop();
+    const { rows, msPerOp } = profileBreakdown(profile, operations);
+    return {
+      scenario: scenario.scenario,
+      clients: scenario.clients,
+      operations,
+      opsPerSecond: (operations / wallMs) * 1000,
+      cpuMsPerOperation: msPerOp,
+      rows,
+      markers: inclusiveMsPerOp(profile, MARKERS, operations),
+    };
+  } finally {
+    profiler.close();
+  }
 }
 
 /**
@@ -81,25 +110,13 @@ export async function profileRefreshLoad(options: {
       warmupMs: 0,
     });
   await load(1_500);
-  const profiler = await InspectorProfiler.attach(options.inspectPort);
-  try {
-    await profiler.start();
+  return sampled({ ...options, clients }, async () => {
     const result = await load(options.durationMs ?? PROFILE_MS);
-    const profile = await profiler.stop();
-    const refreshes = result.raw.samples.length + result.errors;
-    const { rows, msPerOp } = profileBreakdown(profile, refreshes);
     return {
-      scenario: options.scenario,
-      clients,
-      refreshes,
-      opsPerSecond: result.opsPerSecond,
-      cpuMsPerRefresh: msPerOp,
-      rows,
-      markers: inclusiveMsPerOp(profile, MARKERS, refreshes),
+      operations: result.raw.samples.length + result.errors,
+      wallMs: result.raw.wallMs,
     };
-  } finally {
-    profiler.close();
-  }
+  });
 }
 
 /**
@@ -119,26 +136,11 @@ export async function profileLogins(options: {
       providerId: options.providerId,
     });
   await login(0);
-  const profiler = await InspectorProfiler.attach(options.inspectPort);
-  try {
-    await profiler.start();
+  return sampled({ ...options, clients: 1 }, async () => {
     const started = Date.now();
     for (let i = 0; i < count; i++) await login(i);
-    const wallMs = Date.now() - started;
-    const profile = await profiler.stop();
-    const { rows, msPerOp } = profileBreakdown(profile, count);
-    return {
-      scenario: options.scenario,
-      clients: 1,
-      refreshes: count,
-      opsPerSecond: (count / wallMs) * 1000,
-      cpuMsPerRefresh: msPerOp,
-      rows,
-      markers: inclusiveMsPerOp(profile, MARKERS, count),
-    };
-  } finally {
-    profiler.close();
-  }
+    return { operations: count, wallMs: Date.now() - started };
+  });
 }
 
 /** Profiles side by side as Markdown: components by CPU ms per operation. */
@@ -178,7 +180,7 @@ export function profilesMarkdown(
     markdownTable(header, [
       [
         '**all (busy samples)**',
-        ...profiles.map(p => `**${p.cpuMsPerRefresh.toFixed(2)}**`),
+        ...profiles.map(p => `**${p.cpuMsPerOperation.toFixed(2)}**`),
       ],
       ...shown.map(name => [
         name,
@@ -189,8 +191,8 @@ export function profilesMarkdown(
         ...profiles.map(p => cell(p, c => !shown.includes(c))),
       ],
       [
-        `${operation}s profiled (${operation}s/s)`,
-        ...profiles.map(p => `${p.refreshes} (${p.opsPerSecond.toFixed(0)})`),
+        `${operation === 'refresh' ? 'refreshes' : 'logins'} profiled (per second)`,
+        ...profiles.map(p => `${p.operations} (${p.opsPerSecond.toFixed(0)})`),
       ],
     ]),
     '',

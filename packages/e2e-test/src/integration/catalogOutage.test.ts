@@ -1,6 +1,6 @@
 import { ResponseError } from '@backstage/errors';
-import type { CatalogService } from '@backstage/plugin-catalog-node';
 import { RedisServer } from '@redis-session/test-support';
+import { aroundCatalog } from '../fixtures/aroundCatalog';
 import { Browser } from '../fixtures/Browser';
 import { DevIdp } from '../fixtures/DevIdp';
 import {
@@ -60,27 +60,21 @@ describe('a refresh while the catalog cannot answer', () => {
       redisUrl: redisServer.url,
       users: ['alice', 'bob'],
       wrapCatalog: catalog =>
-        new Proxy(catalog, {
-          get(target, property, receiver) {
-            const value = Reflect.get(target, property, receiver);
-            if (typeof value !== 'function') return value;
-            return async (...args: unknown[]) => {
-              if (failWith) throw await failWith();
-              const result = await value.apply(target, args);
-              // bob leaves the company: the catalog no longer has him
-              if (removed && result && Array.isArray(result.items)) {
-                return {
-                  ...result,
-                  items: result.items.filter(
-                    (e: { metadata?: { name?: string } } | undefined) =>
-                      e?.metadata?.name !== removed,
-                  ),
-                };
-              }
-              return result;
+        aroundCatalog(catalog, async call => {
+          if (failWith) throw await failWith();
+          const result = await call();
+          // bob leaves the company: the catalog no longer has him
+          if (removed && result && Array.isArray(result.items)) {
+            return {
+              ...result,
+              items: result.items.filter(
+                (e: { metadata?: { name?: string } } | undefined) =>
+                  e?.metadata?.name !== removed,
+              ),
             };
-          },
-        }) as CatalogService,
+          }
+          return result;
+        }),
     });
   });
 

@@ -1,6 +1,6 @@
 import type { Entity } from '@backstage/catalog-model';
-import type { CatalogService } from '@backstage/plugin-catalog-node';
 import { RedisServer } from '@redis-session/test-support';
+import { aroundCatalog } from '../fixtures/aroundCatalog';
 import { Browser } from '../fixtures/Browser';
 import { DevIdp } from '../fixtures/DevIdp';
 import {
@@ -58,19 +58,13 @@ describe('the resolved identity, reused within identityCacheTtl', () => {
         identityCacheTtl: IDENTITY_CACHE_SECONDS,
       },
       wrapCatalog: catalog =>
-        new Proxy(catalog, {
-          get(target, property, receiver) {
-            const value = Reflect.get(target, property, receiver);
-            if (typeof value !== 'function') return value;
-            return async (...args: unknown[]) => {
-              catalogCalls++;
-              const result = await value.apply(target, args);
-              return result && Array.isArray(result.items)
-                ? { ...result, items: result.items.map(withMembership) }
-                : withMembership(result);
-            };
-          },
-        }) as CatalogService,
+        aroundCatalog(catalog, async call => {
+          catalogCalls++;
+          const result = await call();
+          return result && Array.isArray(result.items)
+            ? { ...result, items: result.items.map(withMembership) }
+            : withMembership(result);
+        }),
     });
   });
 
